@@ -1,0 +1,172 @@
+"""Run traces in DuckDB: load a CSV of spans (SPEC §1) into a typed table.
+
+The table a `TraceSet` owns has these columns (one row per span):
+
+    line_no             BIGINT   line of the file where the row starts (the header is line 1)
+    run_id, span_id     VARCHAR  never NULL
+    parent_span_id      VARCHAR  NULL when unknown
+    agent_id            VARCHAR  never NULL; '' is the run's main agent
+    kind                VARCHAR  'llm', 'tool', 'snapshot' or 'other' (lower case)
+    name                VARCHAR  NULL when unknown
+    start_us, end_us    BIGINT   microseconds since the Unix epoch (UTC); NULL when unknown
+    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, bytes
+                        BIGINT   NULL when unknown
+    cost_usd            DOUBLE   NULL when unknown
+    success             BOOLEAN  the row's own cell; NULL when empty
+    "attr:<name>"       VARCHAR  one per attribute column (any other column of the file)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import duckdb
+
+KINDS = ("llm", "tool", "snapshot", "other")
+TEXT_COLUMNS = ("run_id", "span_id", "parent_span_id", "agent_id", "kind", "name")
+TIME_COLUMNS = ("start_time", "end_time")
+INT_COLUMNS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "bytes",
+)
+KNOWN_COLUMNS = TEXT_COLUMNS + TIME_COLUMNS + INT_COLUMNS + ("cost_usd", "success")
+REQUIRED_COLUMNS = ("run_id", "span_id", "kind")
+ATTR_PREFIX = "attr:"
+
+_table_ids = itertools.count(1)
+
+
+def quote_ident(name: str) -> str:
+    """Quote a DuckDB identifier (a table or column name)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def attr_column(attribute: str) -> str:
+    """The table column that holds an attribute of the file."""
+    return ATTR_PREFIX + attribute
+
+
+@dataclass
+class TraceSet:
+    """A loaded data set of spans: one DuckDB table, plus what loading it found.
+
+    The connection may be shared by several data sets (each has its own table). Every query
+    runs on its own cursor, so a data set can be read from several threads.
+    """
+
+    con: duckdb.DuckDBPyConnection
+    table: str
+    source: str
+    """The file name the spans came from (for messages)."""
+    attributes: list[str] = field(default_factory=list)
+    """Names of the attribute columns, as in the file's header."""
+    warnings: list[str] = field(default_factory=list)
+    """One sentence per warning of SPEC §1, as loading found them."""
+    where: dict[str, str] = field(default_factory=dict)
+    """The filters that made this data set from the file (column → value); empty for all spans."""
+
+    @property
+    def ref(self) -> str:
+        """The quoted table name, to put in SQL."""
+        return quote_ident(self.table)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own for one caller (DuckDB connections are not shared by threads)."""
+        return self.con.cursor()
+
+    def sql(self, query: str, params: list | dict | None = None) -> list[tuple]:
+        """Run a query on a fresh cursor and return all rows. `{t}` in the query is the table."""
+        cur = self.cursor()
+        try:
+            return cur.execute(query.replace("{t}", self.ref), params or []).fetchall()
+        finally:
+            cur.close()
+
+    def df(self, query: str, params: list | dict | None = None):
+        """Run a query on a fresh cursor and return a (small) pandas DataFrame."""
+        cur = self.cursor()
+        try:
+            return cur.execute(query.replace("{t}", self.ref), params or []).df()
+        finally:
+            cur.close()
+
+    @property
+    def span_count(self) -> int:
+        return self.sql("SELECT count(*) FROM {t}")[0][0]
+
+    def values(self, column: str, limit: int = 200) -> list[str]:
+        """The distinct known values of a column or attribute, sorted (for filter choices)."""
+        col = self._column(column)
+        rows = self.sql(
+            f"SELECT DISTINCT CAST({quote_ident(col)} AS VARCHAR) v FROM {{t}} "
+            "WHERE v IS NOT NULL ORDER BY v LIMIT ?",
+            [limit],
+        )
+        return [r[0] for r in rows]
+
+    def _column(self, column: str) -> str:
+        key = column.strip()
+        if key.lower() in KNOWN_COLUMNS:
+            return {"start_time": "start_us", "end_time": "end_us"}.get(key.lower(), key.lower())
+        for attribute in self.attributes:
+            if attribute.lower() == key.lower():
+                return attr_column(attribute)
+        from cost_model.errors import InputError
+
+        known = ", ".join(list(KNOWN_COLUMNS) + self.attributes)
+        raise InputError(self.source, [f"--where names column {column!r}, which is not one of: {known}"])
+
+    def filter(self, where: dict[str, str]) -> TraceSet:
+        """A new data set of the spans whose columns all have the given values.
+
+        A known column compares its text as written in the file would be read (`kind=tool`,
+        `success=true`); an attribute compares its text exactly.
+        """
+        if not where:
+            return self
+        clauses, params = [], []
+        for column, value in where.items():
+            col = self._column(column)
+            if col == "kind":
+                clauses.append("kind = lower(trim(?))")
+            elif col == "success":
+                clauses.append("success = CAST(lower(trim(?)) IN ('true', '1', 'yes') AS BOOLEAN)")
+            else:
+                clauses.append(f"CAST({quote_ident(col)} AS VARCHAR) = ?")
+            params.append(value)
+        table = f"spans_{next(_table_ids)}"
+        cur = self.cursor()
+        try:
+            cur.execute(
+                f"CREATE TABLE {quote_ident(table)} AS SELECT * FROM {self.ref} "
+                f"WHERE {' AND '.join(clauses)} ORDER BY line_no",
+                params,
+            )
+        finally:
+            cur.close()
+        return TraceSet(
+            self.con,
+            table,
+            self.source,
+            list(self.attributes),
+            list(self.warnings),
+            {**self.where, **where},
+        )
+
+    def drop(self) -> None:
+        """Drop the table (when the data set is replaced)."""
+        cur = self.cursor()
+        try:
+            cur.execute(f"DROP TABLE IF EXISTS {self.ref}")
+        finally:
+            cur.close()
+
+
+def new_table_name() -> str:
+    """A table name not used before in this process."""
+    return f"spans_{next(_table_ids)}"
+
