@@ -1,0 +1,337 @@
+"""The workload model (SPEC §4): an agent that has not run yet, described by its parameters.
+
+`agent_steps` turns a workload into the step-by-step quantities of one agent (tokens, cache,
+timing, snapshots). It is the single source of truth: the estimate prices these arrays and the
+simulator writes them out as spans.
+
+Time inside a session: step i starts at `start_s[i]`; its LLM call lasts `llm_s[i]`, then its tool
+calls run one after another (`tool_s[i]` in all), then the harness takes `step_overhead_s`. A
+snapshot, when due, is written at the end of its step and takes no time. The session's runtime is
+the sum of its step durations, the last step's overhead included.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cost_model.errors import InputError
+
+GROUPS = (
+    "agent loop",
+    "context and caching",
+    "tools",
+    "sub-agents",
+    "snapshots",
+    "model timing",
+    "volume",
+)
+
+
+def _p(default, group: str, widget_max: float | None = None, **limits):
+    """A parameter: its default, its group on the Workload page, a slider's upper end, limits."""
+    extra = {"group": group}
+    if widget_max is not None:
+        extra["widget_max"] = widget_max
+    return Field(default, json_schema_extra=extra, **limits)
+
+
+class Workload(BaseModel):
+    """An agent workload (SPEC §4); every parameter has a default for a coding agent on Kimi K2.6."""
+
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, validate_assignment=True
+    )
+
+    name: str = Field("coding agent", min_length=1)
+    """Text: what the workload is called."""
+
+    model: str = _p("kimi-k2.6", "agent loop")
+    """Text: the `name` of the main agent's `llm` spans, which plan token cards match."""
+    steps: int = _p(40, "agent loop", 400, ge=1)
+    """Count: LLM calls of the main agent per attempt."""
+    prompt_tokens: float = _p(12_000, "agent loop", 100_000, ge=0)
+    """Tokens: the main agent's context at its first call."""
+    system_prompt_tokens: float = _p(8_000, "agent loop", 50_000, ge=0)
+    """Tokens: the part of the first context that is the same for every task (cacheable)."""
+    output_tokens_per_step: float = _p(400, "agent loop", 8_000, ge=0)
+    """Tokens: output of each call, reasoning included."""
+    step_overhead_s: float = _p(0.2, "agent loop", 10, ge=0)
+    """Seconds: harness time after each step's tool calls."""
+
+    cache_hit_rate: float = _p(0.9, "context and caching", 1, ge=0, le=1)
+    """Share 0–1: the part of the reusable prefix read from the prompt cache."""
+    context_limit: int = _p(262_144, "context and caching", 1_000_000, gt=0)
+    """Tokens: the model's context window."""
+    compaction_at: float = _p(0.8, "context and caching", 1, gt=0, le=1)
+    """Share 0–1 of `context_limit`: a context that would grow beyond it is compacted."""
+    compacted_tokens: float = _p(30_000, "context and caching", 200_000, ge=0)
+    """Tokens: the context right after a compaction."""
+
+    tool_calls_per_step: float = _p(1.0, "tools", 10, ge=0)
+    """Count per step (may be fractional): tool calls after each LLM call."""
+    tool_result_tokens: float = _p(1_200, "tools", 20_000, ge=0)
+    """Tokens: context each tool result adds."""
+    tool_latency_s: float = _p(3.0, "tools", 120, ge=0)
+    """Seconds: duration of each tool call."""
+
+    subagents: int = _p(0, "sub-agents", 32, ge=0)
+    """Count: sub-agents per attempt, each its own session, all starting with the main agent."""
+    subagent_model: str = _p("kimi-k2.6", "sub-agents")
+    """Text: the `name` of the sub-agents' `llm` spans."""
+    subagent_steps: int = _p(10, "sub-agents", 200, ge=1)
+    """Count: LLM calls of each sub-agent."""
+    subagent_prompt_tokens: float = _p(4_000, "sub-agents", 100_000, ge=0)
+    """Tokens: a sub-agent's context at its first call."""
+
+    snapshot_every_steps: int = _p(0, "snapshots", 100, ge=0)
+    """Steps: a snapshot after every this many steps of each agent; 0 = never."""
+    snapshot_base_bytes: float = _p(50_000_000, "snapshots", 2_000_000_000, ge=0)
+    """Bytes: the fixed part of each snapshot (files, environment)."""
+    snapshot_bytes_per_token: float = _p(4.0, "snapshots", 100_000, ge=0)
+    """Bytes per token of the context at the time of the snapshot."""
+
+    ttft_s: float = _p(0.8, "model timing", 30, ge=0)
+    """Seconds: time to first token of each call."""
+    prefill_tokens_per_s: float = _p(5_000, "model timing", 50_000, gt=0)
+    """Tokens per second: how fast uncached input is read."""
+    decode_tokens_per_s: float = _p(60, "model timing", 500, gt=0)
+    """Tokens per second: how fast output is written."""
+
+    success_rate: float = _p(0.7, "volume", 1, gt=0, le=1)
+    """Share 0–1 (above 0): attempts that complete their task."""
+    tasks_per_month: float = _p(1_000, "volume", 100_000, ge=0)
+    """Count: tasks completed per month (30 days)."""
+    active_hours_per_day: float = _p(10, "volume", 24, gt=0, le=24)
+    """Hours (0–24]: tasks arrive at random during the first this many hours of each UTC day."""
+
+    @model_validator(mode="after")
+    def _compaction_leaves_room(self) -> Workload:
+        if self.compacted_tokens > self.compaction_threshold:
+            raise ValueError(
+                f"compacted_tokens ({self.compacted_tokens:g}) must not exceed compaction_at · "
+                f"context_limit ({self.compaction_threshold:g})"
+            )
+        return self
+
+    @property
+    def compaction_threshold(self) -> float:
+        """Tokens: a context that would grow beyond this is compacted."""
+        return self.compaction_at * self.context_limit
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens: `a`, the context each step adds (its output and its tool results)."""
+        return self.output_tokens_per_step + self.tool_calls_per_step * self.tool_result_tokens
+
+
+def parameter_groups() -> dict[str, list[str]]:
+    """Field names by Workload-page group, in the model's order."""
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for name, field in Workload.model_fields.items():
+        extra = field.json_schema_extra or {}
+        if "group" in extra:
+            groups[extra["group"]].append(name)
+    return groups
+
+
+# ---- files ----
+
+
+def _problems(err: ValidationError, source: str) -> list[str]:
+    problems = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            known = ", ".join(Workload.model_fields)
+            problems.append(f"{source}: unknown key {key!r}; the known keys are {known}.")
+        elif key == "(top level)":
+            problems.append(f"{source}: {e['msg'].removeprefix('Value error, ')}.")
+        else:
+            problems.append(f"{source}: key {key!r} = {e.get('input')!r}: {e['msg']}.")
+    return problems
+
+
+def workload_from_dict(data: object, source: str = "workload") -> Workload:
+    """A Workload from parsed YAML/JSON data; InputError naming `source` and each bad key."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(source, [f"{source}: a workload is a mapping of keys, not {data!r}."])
+    try:
+        return Workload.model_validate(data)
+    except ValidationError as err:
+        raise InputError(source, _problems(err, source)) from None
+
+
+def _looks_like_text(s: str) -> bool:
+    return "\n" in s or s.lstrip().startswith("{") or (": " in s and not Path(s).exists())
+
+
+def load_workload(path_or_text: str | Path | bytes, *, source: str | None = None) -> Workload:
+    """Read a workload from a YAML/JSON file path or from its text (or bytes).
+
+    Raises InputError (naming the file and key) for bad content, OSError for a missing file.
+    """
+    if isinstance(path_or_text, bytes):
+        text, source = path_or_text.decode("utf-8-sig", errors="replace"), source or "workload"
+    elif isinstance(path_or_text, str) and _looks_like_text(path_or_text):
+        text, source = path_or_text, source or "workload"
+    else:
+        path = Path(path_or_text)
+        text, source = path.read_text(encoding="utf-8-sig"), source or path.name
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "unreadable"
+        raise InputError(source, [f"{source}{where}: not YAML or JSON: {problem}."]) from None
+    return workload_from_dict(data, source)
+
+
+def workload_to_yaml(workload: Workload) -> str:
+    """The workload as YAML text, every parameter written, in the model's order."""
+    data = workload.model_dump(mode="json")
+    for key, value in data.items():
+        if isinstance(value, float) and value.is_integer():
+            data[key] = int(value)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def save_workload(workload: Workload, path: str | Path) -> None:
+    """Write the workload to `path`: JSON when it ends in .json, YAML otherwise."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(workload.model_dump(mode="json"), indent=2) + "\n")
+    else:
+        path.write_text(workload_to_yaml(workload), encoding="utf-8")
+
+
+# ---- the step-by-step model ----
+
+
+@dataclass(frozen=True)
+class AgentSteps:
+    """One agent's steps (SPEC §4); every array has one entry per step, in step order."""
+
+    model: str
+    """The `name` of this agent's `llm` spans."""
+    input_tokens: np.ndarray
+    """Tokens: x_i, all input of the call, cached included."""
+    cached_input_tokens: np.ndarray
+    """Tokens: the part of x_i read from the prompt cache."""
+    cache_write_tokens: np.ndarray
+    """Tokens: the part of x_i written to the cache (the model has none: always 0)."""
+    uncached_input_tokens: np.ndarray
+    """Tokens: x_i − cached − cache write."""
+    output_tokens: np.ndarray
+    """Tokens: output of the call."""
+    compacted: np.ndarray
+    """Bool: this step is the first after a compaction."""
+    llm_s: np.ndarray
+    """Seconds: duration of the LLM call."""
+    tool_calls: np.ndarray
+    """Count (may be fractional): tool calls after the call."""
+    tool_s: np.ndarray
+    """Seconds: all tool calls of the step, one after another."""
+    step_s: np.ndarray
+    """Seconds: the call, its tools and the harness overhead."""
+    start_s: np.ndarray
+    """Seconds from the session's start to the step's start."""
+    snapshot: np.ndarray
+    """Bool: a snapshot is written at the end of this step."""
+    snapshot_bytes: np.ndarray
+    """Bytes of the snapshot written after the step (0 where there is none)."""
+
+    @property
+    def runtime_s(self) -> float:
+        """Seconds: the session's runtime, from the first call's start to the last step's end."""
+        return float(self.step_s.sum())
+
+
+def _contexts(x1: float, a: float, threshold: float, c: float, n: int) -> tuple:
+    """x_i for n steps and whether each is the first after a compaction (no loop per step).
+
+    The first phase grows from x1 until the next context would pass the threshold; after that
+    every cycle grows from c by the same rule, so all cycles have one fixed length.
+    """
+
+    def run_length(start: float) -> float:
+        if start + a > threshold:
+            return 1
+        if a <= 0:
+            return math.inf
+        # start + (L-1)·a ≤ threshold < start + L·a; the tolerance absorbs float rounding
+        return math.floor((threshold - start) / a + 1e-9) + 1
+
+    i = np.arange(n, dtype=np.int64)
+    first = run_length(x1)
+    cycle = run_length(c)
+    x = x1 + i * a
+    compacted = np.zeros(n, dtype=bool)
+    if math.isfinite(first) and first < n:
+        later = i >= first
+        if math.isfinite(cycle):
+            pos = (i[later] - first) % cycle
+        else:
+            pos = i[later] - first
+        x[later] = c + pos * a
+        compacted[later] = pos == 0
+    return x, compacted
+
+
+def agent_steps(workload: Workload, which: Literal["main", "subagent"] = "main") -> AgentSteps:
+    """The step-by-step quantities of the main agent or of one sub-agent (SPEC §4)."""
+    w = workload
+    if which == "main":
+        model, n, x1 = w.model, w.steps, float(w.prompt_tokens)
+    elif which == "subagent":
+        model, n, x1 = w.subagent_model, w.subagent_steps, float(w.subagent_prompt_tokens)
+    else:
+        raise ValueError(f"which must be 'main' or 'subagent', not {which!r}")
+    a = w.tokens_per_step
+    x, compacted = _contexts(x1, a, w.compaction_threshold, float(w.compacted_tokens), n)
+    fresh = compacted.copy()
+    fresh[0] = True
+    cached = np.where(
+        fresh, w.cache_hit_rate * np.minimum(w.system_prompt_tokens, x), w.cache_hit_rate * (x - a)
+    )
+    cache_write = np.zeros(n)
+    uncached = x - cached - cache_write
+    output = np.full(n, float(w.output_tokens_per_step))
+    llm_s = w.ttft_s + uncached / w.prefill_tokens_per_s + output / w.decode_tokens_per_s
+    tool_calls = np.full(n, float(w.tool_calls_per_step))
+    tool_s = tool_calls * w.tool_latency_s
+    step_s = llm_s + tool_s + w.step_overhead_s
+    start_s = np.concatenate(([0.0], np.cumsum(step_s)[:-1]))
+
+    every = w.snapshot_every_steps
+    snapshot = np.zeros(n, dtype=bool) if every == 0 else (np.arange(1, n + 1) % every == 0)
+    x_next, _ = _contexts(x1, a, w.compaction_threshold, float(w.compacted_tokens), n + 1)
+    snapshot_bytes = np.where(
+        snapshot, w.snapshot_base_bytes + w.snapshot_bytes_per_token * x_next[1:], 0.0
+    )
+    return AgentSteps(
+        model,
+        x,
+        cached,
+        cache_write,
+        uncached,
+        output,
+        compacted,
+        llm_s,
+        tool_calls,
+        tool_s,
+        step_s,
+        start_s,
+        snapshot,
+        snapshot_bytes,
+    )
