@@ -17,6 +17,8 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import re
+
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -29,6 +31,17 @@ RATE_KEYS = ("input_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", 
 # Strict: a quoted "0.95" or a `true` is a wrong type, not a number; ints are fine as floats.
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Count = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, reading `5e-06` as a number as JSON and YAML 1.2 do (YAML 1.1: text)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 class _Block(BaseModel):
@@ -250,7 +263,7 @@ def _key_lines(text: str) -> dict[tuple, int]:
                 walk(item, loc + (i,))
 
     try:
-        walk(yaml.compose(text), ())
+        walk(yaml.compose(text, Loader=_Loader), ())
     except yaml.YAMLError:
         return {}
     return lines
@@ -355,7 +368,7 @@ def load_plan(path_or_text: Any, *, name: str | None = None) -> Plan:
     """
     text, source = _read_text(path_or_text, name)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: builds plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
