@@ -396,7 +396,8 @@ def _sampled(ts: TraceSet, query: str, limit: int) -> pd.DataFrame:
     (count,) = ts.sql(f"SELECT count(*) FROM ({query})")[0]
     if count <= limit:
         return ts.df(query)
-    return ts.df(f"SELECT * FROM ({query}) USING SAMPLE reservoir(? ROWS) REPEATABLE (7)", [limit])
+    # DuckDB takes only a constant here; int() keeps it one.
+    return ts.df(f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)")
 
 
 def tool_latencies(ts: TraceSet, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
