@@ -1,0 +1,122 @@
+"""Traces: the runtime metrics (SPEC §2) of one data set of run traces, with charts and runs."""
+
+import pandas as pd
+import streamlit as st
+
+from cost_model import charts
+from cost_model.export import frame_to_csv
+from cost_model.metrics import (
+    compute_metrics,
+    concurrency_steps,
+    per_run_metrics,
+    run_spans,
+    session_runtimes,
+    snapshot_points,
+    tool_latencies,
+)
+from pages import common
+
+st.title("Traces")
+st.caption(
+    "How long agent sessions run, how many run at once, how long tools take and how much state "
+    "they snapshot, from run traces (one row per span). Start with the bundled sample or add "
+    "your own file; filter in the sidebar."
+)
+common.trace_uploader()
+ts = common.dataset_sidebar()
+metrics = common.memo(ts, compute_metrics)
+
+where = " · ".join(f"{k} = {v}" for k, v in ts.where.items())
+st.markdown(
+    f"**{common.escape_markdown(st.session_state['dataset_name'])}**"
+    + (f" · {common.escape_markdown(where)}" if where else "")
+    + f" · {metrics['runs']:,} runs · {metrics['sessions']:,} sessions · {metrics['spans']:,} spans"
+    + f" · {charts.window_text(metrics['window'])}"
+)
+if metrics["spans"] == 0:
+    st.info("This data set has no spans, so there is nothing to measure. Choose another one.")
+    st.stop()
+
+groups = charts.headline_figures(metrics)
+for row in (groups[:1], groups[1:3], groups[3:]):
+    for group, col in zip(row, st.columns(len(row), gap="small")):
+        with col.container(border=True):
+            st.markdown(f"**{group['title']}**")
+            for (label, value, help_text), cell in zip(
+                group["figures"], st.columns(len(group["figures"]))
+            ):
+                cell.metric(label, value, help=help_text)
+for warning in metrics["warnings"]:
+    st.warning(common.escape_markdown(warning), icon=":material/warning:")
+if ts.attributes:
+    st.caption(
+        "Attribute columns, kept as text (they change no number): "
+        + ", ".join(f"`{a}`" for a in ts.attributes)
+        + ". Filter by them in the sidebar."
+    )
+
+runtime = metrics["runtime_s"]
+left, right = st.columns(2, gap="medium")
+left.plotly_chart(
+    charts.runtime_histogram(
+        common.memo(ts, session_runtimes)["runtime_s"].dropna().tolist(),
+        p50=runtime["p50"],
+        p95=runtime["p95"],
+    )
+)
+right.plotly_chart(
+    charts.concurrency_step(
+        common.memo(ts, concurrency_steps),
+        average=metrics["concurrency"]["average"],
+        average_active=metrics["concurrency"]["average_active"],
+        peak=metrics["concurrency"]["peak"],
+    )
+)
+left, right = st.columns(2, gap="medium")
+latencies = common.memo(ts, tool_latencies)
+left.plotly_chart(
+    charts.tool_latency_box(latencies)
+    if len(latencies)
+    else charts.empty_figure("Tool latency per tool", "No tool span has both a start and an end.")
+)
+snapshots = common.memo(ts, snapshot_points)
+right.plotly_chart(
+    charts.snapshot_scatter(snapshots)
+    if len(snapshots)
+    else charts.empty_figure(
+        "Snapshot size over time", "This data set has no snapshot spans with a known time."
+    )
+)
+
+st.subheader("One run, span by span")
+runs = pd.DataFrame(common.memo(ts, per_run_metrics))
+labels = {
+    r.run_id: f"{r.run_id} · {r.outcome} · {charts.fmt_duration(r.runtime_s)}"
+    for r in runs.itertuples()
+}
+run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="waterfall_run")
+spans = run_spans(ts, run_id)
+st.plotly_chart(charts.span_waterfall(spans, title=f"Spans of {run_id}"))
+if len(spans) > charts.MAX_WATERFALL_ROWS:
+    st.caption(f"The first {charts.MAX_WATERFALL_ROWS} of {len(spans):,} spans are drawn.")
+
+st.subheader("Runs")
+st.dataframe(
+    runs,
+    hide_index=True,
+    column_config={
+        "runtime_s": st.column_config.NumberColumn("runtime (s)", format="%.1f"),
+        "session_runtime_s": st.column_config.NumberColumn("Σ session runtime (s)", format="%.1f"),
+        "active_s": st.column_config.NumberColumn("active (s)", format="%.1f"),
+        "tool_busy_s": st.column_config.NumberColumn("tool busy (s)", format="%.2f"),
+        "recorded_cost_usd": st.column_config.NumberColumn("recorded cost ($)", format="$%.4f"),
+        "snapshot_bytes": st.column_config.NumberColumn("snapshot bytes", format="%d"),
+    },
+)
+st.download_button(
+    "Download runs as CSV",
+    frame_to_csv(runs),
+    file_name="runs.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
