@@ -267,10 +267,11 @@ def span_waterfall(spans: pd.DataFrame, *, title: str = "Spans of the run") -> g
     """
     rows = waterfall_rows(spans).head(MAX_WATERFALL_ROWS)
     whole = rows["start_s"].notna() & rows["end_s"].notna() & (rows["end_s"] >= rows["start_s"])
+    instant = ~whole & (rows["start_s"].notna() | rows["end_s"].notna())
     fig = go.Figure()
     for kind, colour in KIND_COLOURS.items():
         bars = rows[whole & (rows["kind"] == kind)]
-        points = rows[~whole & (rows["kind"] == kind)]
+        points = rows[instant & (rows["kind"] == kind)]
         if len(bars):
             fig.add_trace(
                 go.Bar(
@@ -291,7 +292,7 @@ def span_waterfall(spans: pd.DataFrame, *, title: str = "Spans of the run") -> g
             fig.add_trace(
                 go.Scatter(
                     y=points["row"].tolist(),
-                    x=[None if pd.isna(v) else float(v) for v in at],
+                    x=at.astype(float).tolist(),
                     mode="markers",
                     marker={"symbol": "diamond-open", "size": 9, "color": colour},
                     name=f"{kind} (one time known)",
