@@ -13,26 +13,23 @@ from cost_model.traces import TraceSet
 
 ACTIVE_KINDS = ("llm", "tool", "snapshot")
 
-# The union of the intervals of a session's spans of some kinds: sort by start, and start a new
-# island where a span begins after every earlier one has ended.
+# The union of the intervals of a session's spans of some kinds, in one window pass: taken in
+# order of start, a span adds only its part beyond the furthest end reached before it (the span
+# that reached it started no later, so it covers everything from this start to that end).
 _BUSY_SQL = """
 WITH iv AS (
     SELECT run_id, agent_id, start_us AS s, end_us AS e FROM {t}
     WHERE list_contains(?, kind) AND start_us IS NOT NULL AND end_us IS NOT NULL
       AND end_us >= start_us
-), marked AS (
+), reached AS (
     SELECT *, max(e) OVER (
         PARTITION BY run_id, agent_id ORDER BY s, e
         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
     FROM iv
-), islands AS (
-    SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END) OVER (
-        PARTITION BY run_id, agent_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
-    FROM marked
 )
-SELECT run_id, agent_id, CAST(sum(hi - lo) AS BIGINT) AS busy_us
-FROM (SELECT run_id, agent_id, island, min(s) AS lo, max(e) AS hi
-      FROM islands GROUP BY run_id, agent_id, island)
+SELECT run_id, agent_id,
+       CAST(sum(greatest(e - greatest(s, coalesce(reach, s)), 0)) AS BIGINT) AS busy_us
+FROM reached
 GROUP BY run_id, agent_id
 """
 

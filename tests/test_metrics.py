@@ -298,7 +298,7 @@ extents = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(extents)
 def test_concurrency_matches_its_definitions_on_random_sessions(tmp_path_factory, sessions):
     c = compute_metrics(timed(tmp_path_factory.mktemp("c"), sessions))["concurrency"]
@@ -319,3 +319,18 @@ def test_latency_percentiles_equal_numpy_quantile(tmp_path_factory, latencies_us
     expected = np.quantile(values, [0.5, 0.95, 0.99])
     assert [lat["p50"], lat["p95"], lat["p99"]] == pytest.approx(list(expected), abs=1e-9)
     assert lat["mean"] == pytest.approx(values.mean(), abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["llm", "tool", "other"]), st.integers(0, 40),
+                          st.integers(-3, 15)), min_size=1, max_size=15))  # fmt: skip
+def test_busy_time_is_the_length_of_the_union_of_intervals(tmp_path_factory, spans):
+    rows = [f"r,{i},,{k},x,{s},{s + d},,,,,," for i, (k, s, d) in enumerate(spans)]
+    ts = load(tmp_path_factory.mktemp("b"), rows)
+    [run] = per_run_metrics(ts)
+
+    def covered(kinds):
+        return sum(any(k in kinds and s <= t < s + d for k, s, d in spans) for t in range(60))
+
+    assert run["active_s"] == covered({"llm", "tool"})
+    assert run["tool_busy_s"] == covered({"tool"})
