@@ -1,0 +1,394 @@
+"""What a workload costs under pricing plans (SPEC §4, §5 `estimate`), without traces.
+
+One attempt is priced exactly as SPEC §3 would price its spans: the main agent and each sub-agent
+is one session; their steps come from `agent_steps`. Everything that one attempt determines is
+exact (tokens, session time, active time, requests, snapshots), and a month of it is that times
+the attempts per month.
+
+Cold starts, peak concurrency, capacity and tiers depend on how attempts overlap, so they are
+read from one month of arrivals drawn with a fixed seed (`ARRIVALS_SEED`) by the simulator's own
+arrival process: a deterministic small simulation of session extents only (no spans). The peak is
+the most sessions running just after an arrival. Cold starts use the fact that, when the most
+recently freed warm instance is always taken, the instances alive at an instant (busy or warm)
+are the most sessions that ran at once during the preceding idle timeout; an arrival that lifts
+the running sessions above that number makes up the difference in new instances. Always-warm
+instances raise that number to at least `warm_instances` (exact when the warm instances are never
+all busy, an approximation otherwise).
+
+A month is 30 days: capacity bills 720 replica-hours per replica and a tier its monthly fee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cost_model.billing import COMPONENTS, card_for, card_rates, replicas_for, tier_for
+from cost_model.workload import AgentSteps, Workload, agent_steps
+
+ARRIVALS_SEED = 20261201
+"""Seed of the month of arrivals the estimate reads concurrency and cold starts from."""
+MONTH_S = 30 * 86_400
+MONTH_H = MONTH_S / 3600
+
+
+@dataclass(frozen=True)
+class _Agent:
+    """One agent session type: its steps, and how many of its first steps each point takes."""
+
+    steps: AgentSteps
+    n: np.ndarray
+    """Steps per session at each point (1-based counts)."""
+
+    def total(self, per_step: np.ndarray) -> np.ndarray:
+        """Σ of a per-step quantity over each point's first n steps."""
+        return np.concatenate(([0.0], np.cumsum(per_step, dtype=float)))[self.n]
+
+    @property
+    def runtime_s(self) -> np.ndarray:
+        return self.total(self.steps.step_s)
+
+
+def _bill_s(x: np.ndarray, block) -> np.ndarray:
+    """bill(x) of SPEC §3 per session, in seconds."""
+    g = block.granularity_s
+    billed = g * np.ceil(np.round(x / g, 9)) if g > 0 else x
+    return np.maximum(block.minimum_s, billed)
+
+
+def _tokens_usd(agent: _Agent, plan) -> np.ndarray:
+    """Token cost of one session at each point (0 where no card fits the model)."""
+    if plan.tokens is None:
+        return np.zeros(agent.n.shape)
+    index = card_for(agent.steps.model, plan.tokens)
+    if index is None:
+        return np.zeros(agent.n.shape)
+    card = plan.tokens[index]
+    st = agent.steps
+    counts = (
+        st.uncached_input_tokens,
+        st.cached_input_tokens,
+        st.cache_write_tokens,
+        st.output_tokens,
+    )
+    rates, long_rates = card_rates(card)
+    per_step = sum(c * r for c, r in zip(counts, rates))
+    if long_rates is not None:
+        long = st.input_tokens > card.long_context.above_input_tokens
+        long_cost = sum(c * r for c, r in zip(counts, long_rates))
+        per_step = np.where(long, long_cost, per_step)
+    return agent.total(per_step / 1e6)
+
+
+def _busy_s(agent: _Agent, kinds) -> np.ndarray:
+    """Busy time of the given span kinds in one session; the root `other` span covers it all."""
+    kinds = {k.lower() for k in kinds}
+    if "other" in kinds:
+        return agent.runtime_s
+    st = agent.steps
+    return agent.total(st.llm_s * ("llm" in kinds) + st.tool_s * ("tool" in kinds))
+
+
+def _snapshots_usd(agent: _Agent, block) -> np.ndarray:
+    gb = agent.steps.snapshot_bytes / 1e9
+    per_step = gb * block.storage_per_gb_month * block.retention_days / 30
+    per_step = per_step + gb * block.egress_fraction * block.egress_per_gb
+    return agent.total(per_step + block.per_snapshot * agent.steps.snapshot)
+
+
+def _attempt_usd(plan, agents: list[tuple[_Agent, int]]) -> dict[str, np.ndarray]:
+    """Per-attempt cost of the components one attempt determines, at each point.
+
+    `agents` holds (session type, sessions of that type per attempt).
+    """
+    out: dict[str, np.ndarray] = {}
+
+    def add(key: str, f) -> None:
+        out[key] = sum(count * f(a) for a, count in agents)
+
+    add("tokens", lambda a: _tokens_usd(a, plan))
+    if (b := plan.session_time) is not None:
+        add("session_time", lambda a: _bill_s(a.runtime_s, b) * b.per_second * b.units)
+    if (b := plan.active_time) is not None:
+        add("active_time", lambda a: _bill_s(_busy_s(a, b.kinds), b) * b.per_second * b.units)
+    if (b := plan.requests) is not None:
+        add(
+            "requests",
+            lambda a: (
+                b.per_llm_call * a.n + b.per_tool_call * a.total(a.steps.tool_calls) + b.per_session
+            ),
+        )
+    if (b := plan.snapshots) is not None:
+        add("snapshots", lambda a: _snapshots_usd(a, b))
+    return out
+
+
+def month_arrivals_s(workload: Workload) -> np.ndarray:
+    """Arrival instants (s from the month's start) of one 30-day month, drawn with the
+    simulator's arrival process and the fixed `ARRIVALS_SEED`."""
+    from cost_model.simulate import EPOCH_US, arrivals_us
+
+    rng = np.random.default_rng(ARRIVALS_SEED)
+    return (arrivals_us(workload, 30, rng) - EPOCH_US) / 1e6
+
+
+def _running(t: np.ndarray, x: np.ndarray, runtimes, after: bool) -> np.ndarray:
+    """Sessions running at instants x (just after them, or just before), when every arrival
+    in t starts `count` sessions of each (runtime, count) of `runtimes`."""
+    side = "right" if after else "left"
+    started = np.searchsorted(t, x, side)
+    return sum(c * (started - np.searchsorted(t, x - r, side)) for r, c in runtimes)
+
+
+class _RangeMax:
+    """Maxima of an array over index ranges, many at once (a sparse table)."""
+
+    def __init__(self, a: np.ndarray):
+        self.levels = [a]
+        while 2 ** len(self.levels) <= a.size:
+            prev, half = self.levels[-1], 2 ** (len(self.levels) - 1)
+            self.levels.append(np.maximum(prev[:-half], prev[half:]))
+
+    def query(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """max a[lo..hi] (inclusive) per range; 0 for an empty range."""
+        out = np.zeros(lo.size, dtype=self.levels[0].dtype)
+        length = hi - lo + 1
+        level = np.zeros(lo.size, dtype=np.int64)
+        ok = length > 0
+        level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
+        for k in np.unique(level[ok]):
+            m = ok & (level == k)
+            table = self.levels[k]
+            out[m] = np.maximum(table[lo[m]], table[hi[m] - 2**k + 1])
+        return out
+
+
+def cold_starts(t: np.ndarray, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
+    """Cold starts over arrivals t (sorted, s) whose sessions have the given (runtime, count).
+
+    Without always-warm instances: instances alive just before an arrival = the most sessions
+    running at once during the idle timeout before it; the arrival's sessions beyond that are
+    cold starts (vectorised, and equal to SPEC §3's instance-by-instance rule). With always-warm
+    instances, that rule itself is run (`count_cold_starts`), one session at a time.
+    """
+    if t.size == 0:
+        return 0
+    if warm_instances:
+        return _cold_starts_exact(t, runtimes, idle_timeout_s, warm_instances)
+    after = _running(t, t, runtimes, after=True)
+    lo = np.searchsorted(t, t - idle_timeout_s, "left")
+    alive = _RangeMax(after).query(lo, np.arange(t.size) - 1)
+    alive = np.maximum(alive, _running(t, t - idle_timeout_s, runtimes, after=False))
+    return int(np.maximum(0, after - np.maximum(alive, warm_instances)).sum())
+
+
+def _cold_starts_exact(t, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
+    from cost_model.coldstart import count_cold_starts
+
+    t_us = np.rint(t * 1e6).astype(np.int64)
+    starts = np.concatenate([np.repeat(t_us, c) for _, c in runtimes])
+    ends = np.concatenate([np.repeat(t_us + round(r * 1e6), c) for r, c in runtimes])
+    order = np.lexsort((ends, starts))
+    return count_cold_starts(
+        starts[order].tolist(), ends[order].tolist(), round(idle_timeout_s * 1e6), warm_instances
+    )
+
+
+def peak_sessions(t: np.ndarray, runtimes) -> int:
+    """The most sessions running at one instant (always just after an arrival)."""
+    return int(_running(t, t, runtimes, after=True).max()) if t.size else 0
+
+
+def _agents(workload: Workload, main_steps: np.ndarray) -> list[tuple[_Agent, int]]:
+    """The session types of an attempt: the main agent at each point's step count, and the
+    sub-agents (the same at every point)."""
+    main = agent_steps(workload.model_copy(update={"steps": int(main_steps.max())}), "main")
+    agents = [(_Agent(main, main_steps), 1)]
+    if workload.subagents:
+        sub = agent_steps(workload, "subagent")
+        agents.append(
+            (_Agent(sub, np.full(main_steps.shape, workload.subagent_steps)), workload.subagents)
+        )
+    return agents
+
+
+def _month_usd(plan, attempt: dict, attempts: float, peak, cold) -> dict[str, np.ndarray]:
+    """Per-month cost of every component at each point (0 for an absent block)."""
+    zero = np.zeros(np.shape(peak))
+    month = {key: attempt.get(key, zero) * attempts for key in COMPONENTS}
+    if (b := plan.cold_start) is not None:
+        st = plan.session_time
+        per_start = b.duration_s * st.per_second * st.units if st is not None else 0.0
+        month["cold_start"] = cold[(b.idle_timeout_s, b.warm_instances)] * (per_start + b.fee)
+    if (b := plan.capacity) is not None:
+        replicas = np.array([replicas_for(int(p), b) for p in peak])
+        month["capacity"] = replicas * b.per_replica_hour * MONTH_H
+    if plan.concurrency_tiers:
+        month["concurrency_tier"] = np.array(
+            [tier_for(int(p), plan.concurrency_tiers)[0].monthly_fee for p in peak]
+        )
+    return month
+
+
+def _arrival_effects(workload, agents, plans) -> tuple[np.ndarray, dict]:
+    """Peak sessions and cold starts per (idle timeout, warm instances), at each point."""
+    t = month_arrivals_s(workload)
+    keys = {
+        (p.cold_start.idle_timeout_s, p.cold_start.warm_instances)
+        for p in plans
+        if p.cold_start is not None
+    }
+    points = agents[0][0].n.size
+    peak = np.zeros(points, dtype=np.int64)
+    cold = {k: np.zeros(points) for k in keys}
+    for i in range(points):
+        runtimes = [(float(a.runtime_s[i]), c) for a, c in agents]
+        peak[i] = peak_sessions(t, runtimes)
+        for key in keys:
+            cold[key][i] = cold_starts(t, runtimes, *key)
+    return peak, cold
+
+
+def evaluate(workload: Workload, plans, main_steps) -> dict:
+    """The estimate at each main-agent step count of `main_steps`, as arrays: per-attempt
+    quantities, concurrency and, per plan, per-month components and totals."""
+    main_steps = np.atleast_1d(np.asarray(main_steps, dtype=np.int64))
+    agents = _agents(workload, main_steps)
+    attempts = workload.tasks_per_month / workload.success_rate
+    peak, cold = _arrival_effects(workload, agents, plans)
+    rate = attempts / (30 * workload.active_hours_per_day * 3600)
+    runtime = sum(c * a.runtime_s for a, c in agents)
+    results = []
+    for plan in plans:
+        attempt = _attempt_usd(plan, agents)
+        month = _month_usd(plan, attempt, attempts, peak, cold)
+        per_month = sum(month.values())
+        if attempts > 0:
+            per_attempt = per_month / attempts
+        else:
+            per_attempt = sum(attempt.values(), np.zeros(main_steps.shape))
+        per_task = per_attempt / workload.success_rate
+        results.append(
+            {
+                "plan": plan,
+                "month": month,
+                "per_month": per_month,
+                "per_attempt": per_attempt,
+                "per_task": per_task,
+                "cold": cold,
+            }
+        )
+    return {
+        "agents": agents,
+        "attempts": attempts,
+        "peak": peak,
+        "average": rate * runtime,
+        "plans": results,
+    }
+
+
+def _per_attempt(workload: Workload, agents) -> dict:
+    """SPEC §5 `estimate.per_attempt`: what one attempt uses (expected counts)."""
+
+    def total(field: str) -> float:
+        return float(sum(c * a.total(getattr(a.steps, field))[0] for a, c in agents))
+
+    main = agents[0][0]
+    sub = agents[1][0] if len(agents) > 1 else None
+    return {
+        "llm_calls": int(sum(c * a.n[0] for a, c in agents)),
+        "tool_calls": total("tool_calls"),
+        "input_tokens": total("input_tokens"),
+        "cached_input_tokens": total("cached_input_tokens"),
+        "output_tokens": total("output_tokens"),
+        "snapshot_bytes": total("snapshot_bytes"),
+        "runtime_s_main": float(main.runtime_s[0]),
+        "runtime_s_subagent": float(sub.runtime_s[0]) if sub is not None else None,
+    }
+
+
+def estimate(workload: Workload, plans) -> dict:
+    """Cost of a workload under each plan: SPEC §5 `estimate`, as plain JSON-able data.
+
+    `per_attempt` holds expected counts of one attempt; `concurrency.average` is the mean number
+    of sessions running during active hours (arrival rate then × session runtimes of an attempt);
+    `concurrency.peak` the most sessions at once in the month of arrivals the estimate reads.
+    Components are per 30-day month.
+    """
+    plans = list(plans)
+    ev = evaluate(workload, plans, [workload.steps])
+    rows = []
+    for r in ev["plans"]:
+        plan = r["plan"]
+        cold = None
+        if plan.cold_start is not None:
+            cold = float(
+                r["cold"][(plan.cold_start.idle_timeout_s, plan.cold_start.warm_instances)][0]
+            )
+        rows.append(
+            {
+                "name": plan.name,
+                "per_attempt_usd": float(r["per_attempt"][0]),
+                "per_completed_task_usd": float(r["per_task"][0]),
+                "per_month_usd": float(r["per_month"][0]),
+                "components": {k: float(v[0]) for k, v in r["month"].items()},
+                "cold_starts_per_month": cold,
+                "replicas": (
+                    replicas_for(int(ev["peak"][0]), plan.capacity)
+                    if plan.capacity is not None
+                    else None
+                ),
+            }
+        )
+    return {
+        "tasks_per_month": float(workload.tasks_per_month),
+        "attempts_per_month": float(ev["attempts"]),
+        "per_attempt": _per_attempt(workload, ev["agents"]),
+        "concurrency": {"average": float(ev["average"][0]), "peak": int(ev["peak"][0])},
+        "plans": rows,
+    }
+
+
+def horizon_sweep(workload: Workload, plans, steps_values) -> pd.DataFrame:
+    """Cost per completed task (USD) as the main agent's step count varies: a `steps` column and
+    one column per plan (by name), one row per value of `steps_values` (each at least 1)."""
+    plans = list(plans)
+    steps = np.unique(np.asarray(steps_values, dtype=np.int64))
+    if steps.size == 0:
+        return pd.DataFrame({"steps": steps} | {p.name: [] for p in plans})
+    if steps[0] < 1:
+        raise ValueError(f"steps must be at least 1, not {steps[0]}")
+    ev = evaluate(workload, plans, steps)
+    return pd.DataFrame({"steps": steps} | {r["plan"].name: r["per_task"] for r in ev["plans"]})
+
+
+def crossovers(sweep: pd.DataFrame) -> list[dict]:
+    """Where the cheapest plan of a horizon sweep changes: one dict per change with `steps` (the
+    crossing, interpolated linearly between the two sweep points around it), `from_plan`,
+    `to_plan` and `per_completed_task_usd` there."""
+    plans = [c for c in sweep.columns if c != "steps"]
+    if not plans or len(sweep) < 2:
+        return []
+    costs = sweep[plans].to_numpy(dtype=float)
+    steps = sweep["steps"].to_numpy(dtype=float)
+    best = np.argmin(costs, axis=1)
+    out = []
+    for i in np.flatnonzero(best[1:] != best[:-1]):
+        a, b = best[i], best[i + 1]
+        # The two plans' cost difference changes sign between points i and i + 1.
+        d0 = costs[i, a] - costs[i, b]
+        d1 = costs[i + 1, a] - costs[i + 1, b]
+        f = d0 / (d0 - d1) if d0 != d1 else 1.0
+        x = steps[i] + f * (steps[i + 1] - steps[i])
+        y = costs[i, a] + f * (costs[i + 1, a] - costs[i, a])
+        out.append(
+            {
+                "steps": float(x),
+                "from_plan": plans[a],
+                "to_plan": plans[b],
+                "per_completed_task_usd": float(y),
+            }
+        )
+    return out
