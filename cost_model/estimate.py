@@ -135,34 +135,46 @@ def month_arrivals_s(workload: Workload) -> np.ndarray:
 
 
 def _running(t: np.ndarray, x: np.ndarray, runtimes, after: bool) -> np.ndarray:
-    """Sessions running at instants x (just after them, or just before), when every arrival
-    in t starts `count` sessions of each (runtime, count) of `runtimes`."""
+    """Sessions running at instants x (just after them, or just before) at each point: every
+    arrival in t starts `count` sessions of each (runtimes at the points, count) of `runtimes`.
+    The result has one row per point and one column per instant."""
     side = "right" if after else "left"
     started = np.searchsorted(t, x, side)
-    return sum(c * (started - np.searchsorted(t, x - r, side)) for r, c in runtimes)
+    return sum(c * (started - np.searchsorted(t, x - r[:, None], side)) for r, c in runtimes)
 
 
-class _RangeMax:
-    """Maxima of an array over index ranges, many at once (a sparse table)."""
+def _range_max(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """max a[:, lo..hi] (inclusive) per range and row, from a sparse table; 0 where empty."""
+    levels = [a]
+    while 2 ** len(levels) <= a.shape[1]:
+        prev, half = levels[-1], 2 ** (len(levels) - 1)
+        levels.append(np.maximum(prev[:, :-half], prev[:, half:]))
+    out = np.zeros(a.shape, dtype=a.dtype)
+    length = hi - lo + 1
+    level = np.zeros(lo.size, dtype=np.int64)
+    ok = length > 0
+    level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
+    for k in np.unique(level[ok]):
+        m = ok & (level == k)
+        out[:, m] = np.maximum(levels[k][:, lo[m]], levels[k][:, hi[m] - 2**k + 1])
+    return out
 
-    def __init__(self, a: np.ndarray):
-        self.levels = [a]
-        while 2 ** len(self.levels) <= a.size:
-            prev, half = self.levels[-1], 2 ** (len(self.levels) - 1)
-            self.levels.append(np.maximum(prev[:-half], prev[half:]))
 
-    def query(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """max a[lo..hi] (inclusive) per range; 0 for an empty range."""
-        out = np.zeros(lo.size, dtype=self.levels[0].dtype)
-        length = hi - lo + 1
-        level = np.zeros(lo.size, dtype=np.int64)
-        ok = length > 0
-        level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
-        for k in np.unique(level[ok]):
-            m = ok & (level == k)
-            table = self.levels[k]
-            out[m] = np.maximum(table[lo[m]], table[hi[m] - 2**k + 1])
-        return out
+def _cold_starts(t, runtimes, after, idle_timeout_s: float, warm_instances: int) -> np.ndarray:
+    """Cold starts at each point; `after` = sessions running just after each arrival."""
+    if warm_instances:
+        return np.array(
+            [
+                _cold_starts_exact(
+                    t, [(r[i], c) for r, c in runtimes], idle_timeout_s, warm_instances
+                )
+                for i in range(after.shape[0])
+            ]
+        )
+    lo = np.searchsorted(t, t - idle_timeout_s, "left")
+    alive = _range_max(after, lo, np.arange(t.size) - 1)
+    alive = np.maximum(alive, _running(t, t - idle_timeout_s, runtimes, after=False))
+    return np.maximum(0, after - alive).sum(axis=1)
 
 
 def cold_starts(t: np.ndarray, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
@@ -175,13 +187,9 @@ def cold_starts(t: np.ndarray, runtimes, idle_timeout_s: float, warm_instances: 
     """
     if t.size == 0:
         return 0
-    if warm_instances:
-        return _cold_starts_exact(t, runtimes, idle_timeout_s, warm_instances)
+    runtimes = [(np.array([float(r)]), c) for r, c in runtimes]
     after = _running(t, t, runtimes, after=True)
-    lo = np.searchsorted(t, t - idle_timeout_s, "left")
-    alive = _RangeMax(after).query(lo, np.arange(t.size) - 1)
-    alive = np.maximum(alive, _running(t, t - idle_timeout_s, runtimes, after=False))
-    return int(np.maximum(0, after - np.maximum(alive, warm_instances)).sum())
+    return int(_cold_starts(t, runtimes, after, idle_timeout_s, warm_instances)[0])
 
 
 def _cold_starts_exact(t, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
@@ -198,7 +206,10 @@ def _cold_starts_exact(t, runtimes, idle_timeout_s: float, warm_instances: int) 
 
 def peak_sessions(t: np.ndarray, runtimes) -> int:
     """The most sessions running at one instant (always just after an arrival)."""
-    return int(_running(t, t, runtimes, after=True).max()) if t.size else 0
+    if t.size == 0:
+        return 0
+    runtimes = [(np.array([float(r)]), c) for r, c in runtimes]
+    return int(_running(t, t, runtimes, after=True).max())
 
 
 def _agents(workload: Workload, main_steps: np.ndarray) -> list[tuple[_Agent, int]]:
@@ -232,9 +243,14 @@ def _month_usd(plan, attempt: dict, attempts: float, peak, cold) -> dict[str, np
     return month
 
 
-def _arrival_effects(workload, agents, plans) -> tuple[np.ndarray, dict]:
-    """Peak sessions and cold starts per (idle timeout, warm instances), at each point."""
-    t = month_arrivals_s(workload)
+CHUNK_CELLS = 2_000_000
+"""At most this many (point, arrival) cells are held at once."""
+
+
+def _arrival_effects(workload, agents, plans, need_peak: bool) -> tuple[np.ndarray, dict]:
+    """Peak sessions and cold starts per (idle timeout, warm instances), at each point (the
+    peak stays 0 unless it is needed: asked for, or a plan has capacity or tiers)."""
+    need_peak = need_peak or any(p.capacity or p.concurrency_tiers for p in plans)
     keys = {
         (p.cold_start.idle_timeout_s, p.cold_start.warm_instances)
         for p in plans
@@ -243,21 +259,28 @@ def _arrival_effects(workload, agents, plans) -> tuple[np.ndarray, dict]:
     points = agents[0][0].n.size
     peak = np.zeros(points, dtype=np.int64)
     cold = {k: np.zeros(points) for k in keys}
-    for i in range(points):
-        runtimes = [(float(a.runtime_s[i]), c) for a, c in agents]
-        peak[i] = peak_sessions(t, runtimes)
+    t = month_arrivals_s(workload) if need_peak or keys else np.zeros(0)
+    if t.size == 0:
+        return peak, cold
+    step = max(1, CHUNK_CELLS // t.size)
+    for start in range(0, points, step):
+        part = slice(start, start + step)
+        runtimes = [(a.runtime_s[part], c) for a, c in agents]
+        after = _running(t, t, runtimes, after=True)
+        peak[part] = after.max(axis=1)
         for key in keys:
-            cold[key][i] = cold_starts(t, runtimes, *key)
+            cold[key][part] = _cold_starts(t, runtimes, after, *key)
     return peak, cold
 
 
-def evaluate(workload: Workload, plans, main_steps) -> dict:
+def evaluate(workload: Workload, plans, main_steps, need_peak: bool = True) -> dict:
     """The estimate at each main-agent step count of `main_steps`, as arrays: per-attempt
-    quantities, concurrency and, per plan, per-month components and totals."""
+    quantities, concurrency and, per plan, per-month components and totals. Without
+    `need_peak`, the peak is computed only where a plan's cost depends on it."""
     main_steps = np.atleast_1d(np.asarray(main_steps, dtype=np.int64))
     agents = _agents(workload, main_steps)
     attempts = workload.tasks_per_month / workload.success_rate
-    peak, cold = _arrival_effects(workload, agents, plans)
+    peak, cold = _arrival_effects(workload, agents, plans, need_peak)
     rate = attempts / (30 * workload.active_hours_per_day * 3600)
     runtime = sum(c * a.runtime_s for a, c in agents)
     results = []
@@ -360,7 +383,7 @@ def horizon_sweep(workload: Workload, plans, steps_values) -> pd.DataFrame:
         return pd.DataFrame({"steps": steps} | {p.name: [] for p in plans})
     if steps[0] < 1:
         raise ValueError(f"steps must be at least 1, not {steps[0]}")
-    ev = evaluate(workload, plans, steps)
+    ev = evaluate(workload, plans, steps, need_peak=False)
     return pd.DataFrame({"steps": steps} | {r["plan"].name: r["per_task"] for r in ev["plans"]})
 
 
