@@ -154,8 +154,8 @@ def _long_context(prices: ModelPrice, model_ref: str) -> dict | None:
         raise InputError(
             SOURCE,
             [
-                f"{SOURCE}: {model_ref!r} has prices tiered at {listed} input tokens; a rate card "
-                "has one long-context threshold."
+                f"{SOURCE}: {model_ref!r} has prices tiered at {listed} input tokens; "
+                + "a rate card has one long-context threshold."
             ],
         )
     block: dict = {"above_input_tokens": starts.pop()}

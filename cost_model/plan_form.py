@@ -27,7 +27,6 @@ from cost_model.plans import (
     RateCard,
     Requests,
     Snapshots,
-    Tier,
     TimeRate,
 )
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
-
-import re
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -271,11 +270,9 @@ def _key_lines(text: str) -> dict[tuple, int]:
 
 def _problem(err: dict, source: str, lines: dict[tuple, int]) -> str:
     loc = tuple(err["loc"])
-    where = f"{source}, {_key_path(loc)}"
-    line = lines.get(loc) or next((lines[loc[:i]] for i in range(len(loc), 0, -1)
-                                   if loc[:i] in lines), None)
-    if line:
-        where = f"{source}, line {line}, {_key_path(loc)}"
+    # The line of the key itself, or of its nearest parent (a missing key has no line).
+    line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
+    where = f"{source}, line {line}, {_key_path(loc)}" if line else f"{source}, {_key_path(loc)}"
     kind, value = err["type"], err.get("input")
     if kind == "missing":
         return f"{where}: is required but missing."
@@ -287,6 +284,7 @@ def _problem(err: dict, source: str, lines: dict[tuple, int]) -> str:
         msg = f"must be ≥ {err['ctx']['ge']:g}"
     else:
         msg = _MESSAGES.get(kind) or err["msg"].removeprefix("Value error, ")
+        msg = re.sub(r"^Input should be", "must be", msg)
     return f"{where}: {msg[0].lower() + msg[1:]} (got {value!r})."
 
 
@@ -308,8 +306,9 @@ def _allowed(loc: tuple) -> str:
         if isinstance(part, int):
             continue
         ann = model.model_fields[part].annotation
-        model = next((a for a in _flat_args(ann) if isinstance(a, type)
-                      and issubclass(a, BaseModel)), None)
+        model = next(
+            (a for a in _flat_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
         if model is None:
             return "no keys allowed here"
     return "allowed: " + ", ".join(model.model_fields)

@@ -41,8 +41,9 @@ st.caption(
 )
 if flash := ss.pop("_plans_flash", None):
     st.success(flash)
-upload = st.file_uploader("Upload a plan file (YAML or JSON)", type=["yaml", "yml", "json"],
-                          key="plans_upload")
+upload = st.file_uploader(
+    "Upload a plan file (YAML or JSON)", type=["yaml", "yml", "json"], key="plans_upload"
+)
 if upload is not None:
     outcomes = ss.setdefault("_plan_uploads", {})
     if upload.file_id not in outcomes:
@@ -126,5 +127,9 @@ if st.button(f"{verb} “{edited_plan.name}” in my plans", type="primary", key
     mine[edited_plan.name] = edited_plan
     ss["_plans_flash"] = f"Saved “{edited_plan.name}”: it is in your plans and on Compare."
     st.rerun()
-st.download_button("Download the edited plan", plan_to_yaml(edited_plan),
-                   file_name=pf.file_name(edited_plan), key="plans_download_edited")
+st.download_button(
+    "Download the edited plan",
+    plan_to_yaml(edited_plan),
+    file_name=pf.file_name(edited_plan),
+    key="plans_download_edited",
+)

@@ -84,9 +84,13 @@ def test_a_card_from_the_catalogue_is_added_to_the_tokens(plans_page):
     at.button(key="plans_save").click().run()
     cards = at.session_state["plans"][COPY].tokens
     assert len(cards) == 2
-    assert (cards[1].match, cards[1].input_per_mtok, cards[1].output_per_mtok) == (
-        "novita/*", 0.8, 3.4)
-    assert cards[1].cached_input_per_mtok == 0.16
+    novita = cards[1]
+    assert novita.match == "novita/*"
+    assert (novita.input_per_mtok, novita.cached_input_per_mtok, novita.output_per_mtok) == (
+        0.8,
+        0.16,
+        3.4,
+    )
 
 
 def test_an_uploaded_plan_is_added(plans_page):

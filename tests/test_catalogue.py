@@ -13,6 +13,10 @@ from cost_model.errors import InputError
 from cost_model.plans import RateCard
 
 
+def rates(card: RateCard) -> tuple[float, float, float]:
+    return card.input_per_mtok, card.cached_input_per_mtok, card.output_per_mtok
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     def refuse(*args, **kwargs):
@@ -41,8 +45,7 @@ def test_a_missing_cache_write_price_defaults_to_the_input_rate():
 
 def test_a_provider_without_a_cache_price_bills_cached_tokens_as_input():
     card = rate_card_from_catalogue("moonshotai/Kimi-K2.6", "doubleword")
-    assert (card.input_per_mtok, card.cached_input_per_mtok, card.output_per_mtok) == (
-        0.95, 0.95, 4.0)
+    assert rates(card) == (0.95, 0.95, 4.0)
 
 
 def test_a_model_is_found_by_catalogue_id_or_by_api_name():
@@ -55,8 +58,7 @@ def test_a_model_is_found_by_catalogue_id_or_by_api_name():
 def test_prices_in_force_at_a_date_are_used():
     oct20 = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
     card = rate_card_from_catalogue("moonshotai/kimi-k2.6", "openrouter", at=oct20)
-    assert (card.input_per_mtok, card.cached_input_per_mtok, card.output_per_mtok) == (
-        0.65, 0.15, 3.41)
+    assert rates(card) == (0.65, 0.15, 3.41)
     nov4 = dt.datetime(2026, 11, 4, tzinfo=dt.UTC)
     later = rate_card_from_catalogue("moonshotai/kimi-k2.6", "openrouter", at=nov4)
     assert later.input_per_mtok == 0.95

@@ -51,8 +51,13 @@ def test_a_block_switched_off_is_left_out_and_blank_fields_take_defaults():
 def test_table_cells_from_an_editor_become_plain_values():
     values = plan_to_form(PLAN, name="Q")
     values[f"{KEY}tokens.rows"] = [
-        {"match": "b", "input_per_mtok": np.float64(2.0), "output_per_mtok": math.nan,
-         "long_context.above_input_tokens": 1000.0, "long_context.input_per_mtok": pd.NA},
+        {
+            "match": "b",
+            "input_per_mtok": np.float64(2.0),
+            "output_per_mtok": math.nan,
+            "long_context.above_input_tokens": 1000.0,
+            "long_context.input_per_mtok": pd.NA,
+        },
         {"match": None, "input_per_mtok": math.nan},
     ]
     data = form_to_data(values)
