@@ -36,6 +36,7 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 """The first simulated day starts here (midnight UTC)."""
 EPOCH_US = int(EPOCH.timestamp()) * 1_000_000
 DAY_US = 86_400 * 1_000_000
+_CHUNK = 4096
 DURATION_SIGMA = 0.5
 """σ of the logarithm of the random factor on LLM and tool durations (`rng_durations`)."""
 
@@ -61,13 +62,28 @@ class _Spans:
 
 
 def arrivals_us(workload: Workload, days: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted arrival instants (µs since the Unix epoch) of the attempts over `days` days."""
+    """Sorted arrival instants (µs since the Unix epoch) of the attempts over `days` days.
+
+    The active hours of all days, laid end to end, form one axis on which attempts are a Poisson
+    process: exponential gaps of mean 1/rate, drawn in fixed-size chunks. So the same seed at a
+    slightly different rate gives nearly the same arrivals, only closer or further apart (an
+    estimate read from one month of arrivals then moves smoothly with the workload), and each
+    day's count is still Poisson with mean `rate` per day.
+    """
     per_day = workload.tasks_per_month / workload.success_rate / 30
-    counts = rng.poisson(per_day, size=days)
-    day = np.repeat(np.arange(days, dtype=np.int64), counts)
-    window_us = workload.active_hours_per_day * 3_600e6
-    offset = np.floor(rng.random(day.size) * window_us).astype(np.int64)
-    return np.sort(EPOCH_US + day * DAY_US + offset)
+    if per_day <= 0 or days <= 0:
+        return np.zeros(0, dtype=np.int64)
+    # Positions in units of one day's active window: gaps have mean 1/per_day.
+    chunks, total = [], 0.0
+    while total < days:
+        gaps = rng.standard_exponential(_CHUNK) / per_day
+        chunks.append(total + np.cumsum(gaps))
+        total = chunks[-1][-1]
+    position = np.concatenate(chunks)
+    position = position[position < days]
+    day = np.floor(position).astype(np.int64)
+    offset = np.floor((position - day) * workload.active_hours_per_day * 3_600e6)
+    return EPOCH_US + day * DAY_US + offset.astype(np.int64)
 
 
 def _lognormal(rng: np.random.Generator, shape) -> np.ndarray:
@@ -161,10 +177,13 @@ def simulate_spans(workload: Workload, *, days: int, seed: int, rng_durations: b
     """Numeric spans of a simulated period: an Arrow table (run, agent, kind, step, tool_no,
     start_us, end_us, tokens, bytes, success), with `kind` 0 root, 1 llm, 2 tool, 3 snapshot
     and `agent` 0 for the main agent."""
-    rng = np.random.default_rng(seed)
-    t0 = arrivals_us(workload, days, rng)
+    # Separate streams, so that e.g. the outcomes of the first runs do not depend on how many
+    # arrivals were drawn.
+    arrivals_rng, outcome_rng, rng = (np.random.default_rng(s)
+                                      for s in np.random.SeedSequence(seed).spawn(3))
+    t0 = arrivals_us(workload, days, arrivals_rng)
     runs = np.arange(1, t0.size + 1, dtype=np.int64)
-    success = np.concatenate(([False], rng.random(t0.size) < workload.success_rate))
+    success = np.concatenate(([False], outcome_rng.random(t0.size) < workload.success_rate))
     parts = _agent_spans(workload, "main", runs, np.zeros_like(runs), t0, rng, rng_durations)
     if workload.subagents and t0.size:
         subs = np.arange(1, workload.subagents + 1, dtype=np.int64)
