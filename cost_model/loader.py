@@ -1,17 +1,39 @@
-"""Read a trace CSV file (SPEC §1) into a DuckDB table of a `TraceSet`."""
+"""Read a trace CSV file (SPEC §1) into a DuckDB table of a `TraceSet`.
+
+The data is parsed by DuckDB's own CSV reader with fixed settings (no sniffing) and every column
+read as text; conversion and validation are a few set-based SQL passes (`validation`). Python
+only reads the header line (to pick the delimiter and name the columns) and counts line breaks,
+so that problems can name physical lines even after quoted newlines.
+
+A file is loaded in a transaction of its own: a rejected file leaves the connection unchanged.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
 import duckdb
 
+from cost_model import validation as v
+from cost_model.errors import InputError
 from cost_model.traces import (
     INT_COLUMNS,
     KNOWN_COLUMNS,
+    REQUIRED_COLUMNS,
     TraceSet,
     attr_column,
     new_table_name,
     quote_ident,
 )
+
+BOM = b"\xef\xbb\xbf"
+DELIMITERS = (",", ";", "\t")
+"""Candidate delimiters, in the order that breaks a tie in the header line."""
+_CONVERT = {"start_time": v.time_sql, "end_time": v.time_sql}
+_CONVERT |= {c: v.int_sql for c in INT_COLUMNS} | {"cost_usd": v.number_sql, "success": v.bool_sql}
+_TARGET = {"start_time": "start_us", "end_time": "end_us"}
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -21,55 +43,399 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def load_traces(path, *, name: str | None = None, con=None) -> TraceSet:
-    """Load a trace CSV file into a new table.
+@dataclass
+class Header:
+    """What the header line says about a file."""
 
-    TODO(full SPEC §1 validation): this first version reads well-formed files only.
+    delimiter: str
+    names: list[str]
+    """Column names as written (trimmed); an empty one becomes `column<N>`."""
+    known: dict[str, int]
+    """Known column → its position (0-based)."""
+    attributes: dict[str, int]
+    """Attribute name → its position."""
+    lines: int
+    """Physical lines the header takes (more than 1 only if a quoted name holds a newline)."""
+    file_lines: int
+    """Physical lines of the whole file."""
+
+
+def load_traces(source, *, name: str | None = None, con=None) -> TraceSet:
+    """Load a trace CSV file (a path, or the bytes of an upload) into a new table of `con`.
+
+    `name` is the file name used in messages (default: the path). Raises `InputError` naming
+    every problem (line, column, value) when the file is rejected; then `con` is unchanged.
+    The returned data set holds the warnings of SPEC §1.
     """
     con = con or connect()
-    source = name or str(path)
-    table = new_table_name()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "upload.csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "traces.csv"
+            path.write_bytes(source)
+            return _load(path, bytes(source), name, con)
+    path = Path(source)
+    name = name or str(source)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(name, [f"{name} cannot be read: {err.strerror or err}"]) from None
+    return _load(path, data, name, con)
+
+
+def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
+    header = read_header(data, name)
     cur = con.cursor()
-    raw = cur.sql(
-        "SELECT * FROM read_csv(?, all_varchar=true, header=true, delim=',', quote='\"')",
-        params=[str(path)],
-    )
-    cols = {c.strip().lower(): c for c in raw.columns}
-    attributes = [c.strip() for c in raw.columns if c.strip().lower() not in KNOWN_COLUMNS]
-
-    def text(c):
-        return f"NULLIF(trim({quote_ident(cols[c])}), '')" if c in cols else "NULL"
-
-    def ts(c):
-        if c not in cols:
-            return "CAST(NULL AS BIGINT)"
-        v = text(c)
-        return (
-            f"CASE WHEN TRY_CAST({v} AS DOUBLE) IS NOT NULL "
-            f"THEN CAST(round(CAST({v} AS DOUBLE) * 1e6) AS BIGINT) "
-            f"ELSE epoch_us(CAST({v} AS TIMESTAMPTZ)) END"
-        )
-
-    select = [
-        "CAST(row_number() OVER () + 1 AS BIGINT) AS line_no",
-        f"{text('run_id')} AS run_id",
-        f"{text('span_id')} AS span_id",
-        f"{text('parent_span_id')} AS parent_span_id",
-        f"coalesce({text('agent_id')}, '') AS agent_id",
-        f"lower({text('kind')}) AS kind",
-        f"{text('name')} AS name",
-        f"{ts('start_time')} AS start_us",
-        f"{ts('end_time')} AS end_us",
-    ]
-    select += [f"CAST(CAST({text(c)} AS DOUBLE) AS BIGINT) AS {c}" for c in INT_COLUMNS]
-    select.append(f"CAST({text('cost_usd')} AS DOUBLE) AS cost_usd")
-    select.append(
-        f"CASE WHEN lower({text('success')}) IN ('true','1','yes') THEN true "
-        f"WHEN lower({text('success')}) IN ('false','0','no') THEN false END AS success"
-    )
-    select += [
-        f"{quote_ident(cols[a.lower()])} AS {quote_ident(attr_column(a))}" for a in attributes
-    ]
-    cur.execute(f"CREATE TABLE {quote_ident(table)} AS SELECT {', '.join(select)} FROM raw")
+    cur.execute("SET TimeZone = 'UTC'")
+    table = new_table_name()
+    cur.begin()
+    try:
+        # Most files have one row per line; if the count says otherwise (quoted newlines,
+        # blank lines), number the rows again counting the line breaks inside them.
+        ok = _create(cur, table, path, header, fast_lines=True)
+        if ok is None:
+            cur.execute(f"DROP TABLE {quote_ident(table)}")
+            ok = _create(cur, table, path, header, fast_lines=False)
+        ok = ok and _consistent(cur, table)
+    except duckdb.Error:
+        ok = False
+    if not ok:
+        cur.rollback()
+        cur.close()
+        raise InputError(name, explain(path, data, name, header))
+    cur.execute(f"ALTER TABLE {quote_ident(table)} DROP COLUMN bad")
+    cur.commit()
     cur.close()
-    return TraceSet(con, table, source, attributes, [])
+    ts = TraceSet(con, table, name, list(header.attributes), [])
+    ts.warnings = v.span_warnings(ts, success_column="success" in header.known)
+    return ts
+
+
+_CONSISTENT = """
+SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} GROUP BY run_id, span_id HAVING count(*) > 1)),
+       (SELECT count(*) FROM (SELECT 1 FROM {t} GROUP BY run_id
+                              HAVING bool_or(success) AND NOT bool_and(success)))
+"""
+
+
+def _consistent(cur, table: str) -> bool:
+    """No (run_id, span_id) twice and no run with two success values."""
+    duplicates, conflicts = cur.execute(_CONSISTENT.replace("{t}", quote_ident(table))).fetchall()[0]
+    return not duplicates and not conflicts
+
+
+def _lines(data: bytes) -> int:
+    """Physical lines of the file (a last line without a line break counts)."""
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def read_header(data: bytes, name: str) -> Header:
+    """Decode and split the header line, or reject the file (encoding, no header, columns)."""
+    problem = _encoding_problem(data, name)
+    if problem:
+        raise InputError(name, [problem])
+    body = data[len(BOM) :] if data.startswith(BOM) else data
+    record, lines = _first_record(body)
+    try:
+        text = record.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(name, [f"{name}, line 1: the header is not UTF-8 text ({err.reason})"])
+    if not text.strip():
+        raise InputError(name, [f"{name}, line 1: there is no header line (the file is empty)"])
+    first_line = text.split("\n", 1)[0]
+    counts = [first_line.count(d) for d in DELIMITERS]
+    delimiter = DELIMITERS[counts.index(max(counts))]
+    fields = split_record(text, delimiter)
+    if fields is None:
+        raise InputError(name, [f"{name}, line 1: a quoted column name is not closed"])
+    return _map_columns(fields, delimiter, (lines, _lines(data)), name)
+
+
+def _encoding_problem(data: bytes, name: str) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"{name} is UTF-16 text, not UTF-8: save it as UTF-8"
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        return (
+            f"{name}, line {line}: a NUL byte at byte {nul}, so this is not UTF-8 CSV text "
+            "(a binary or UTF-16 file?)"
+        )
+    return None
+
+
+def _first_record(body: bytes) -> tuple[bytes, int]:
+    """The header record (to its first line break outside quotes) and the lines it takes."""
+    end, lines = -1, 0
+    while True:
+        end = body.find(b"\n", end + 1)
+        lines += 1
+        if end < 0 or body.count(b'"', 0, end) % 2 == 0:
+            break
+    record = body if end < 0 else body[:end]
+    return record.rstrip(b"\r"), lines
+
+
+def split_record(text: str, delimiter: str) -> list[str] | None:
+    """Split one CSV record (the header) into fields; None when a quote is not closed."""
+    fields, field, quoted, i = [], [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if quoted and ch == '"' and text[i + 1 : i + 2] == '"':
+            field.append('"')
+            i += 1
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            fields.append("".join(field))
+            field = []
+        else:
+            field.append(ch)
+        i += 1
+    fields.append("".join(field))
+    return None if quoted else fields
+
+
+def _map_columns(fields: list[str], delimiter: str, lines: tuple[int, int], name: str) -> Header:
+    names, known, attributes, problems = [], {}, {}, []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(fields):
+        col = raw.strip(" \t\r\n") or f"column{i + 1}"
+        names.append(col)
+        key = col.lower()
+        if key in seen:
+            problems.append(
+                f"{name}, line 1, column {i + 1}: {col!r} names the column "
+                f"{names[seen[key]]!r} (column {seen[key] + 1}) again"
+            )
+            continue
+        seen[key] = i
+        if key in KNOWN_COLUMNS:
+            known[key] = i
+        else:
+            attributes[col] = i
+    for col in REQUIRED_COLUMNS:
+        if col not in known:
+            problems.append(
+                f"{name}, line 1: the header has no {col} column "
+                f"(required: {', '.join(REQUIRED_COLUMNS)}; found: {', '.join(names)})"
+            )
+    if problems:
+        raise InputError(name, problems)
+    return Header(delimiter, names, known, attributes, *lines)
+
+
+def csv_sql(header: Header) -> tuple[str, list]:
+    """The `read_csv` call for the data rows (all text, fixed settings) and its parameters."""
+    columns = {f"c{i}": "VARCHAR" for i in range(len(header.names))}
+    sql = (
+        "read_csv(?, header = false, skip = 1, columns = ?, delim = ?, quote = '\"', "
+        "escape = '\"', auto_detect = false, strict_mode = true, encoding = 'utf-8', "
+        "null_padding = false)"
+    )
+    return sql, [columns, header.delimiter]
+
+
+def _breaks_sql(header: Header) -> str:
+    """The line breaks inside a row's fields (quoted newlines), from the raw cells."""
+    return " + ".join(
+        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)"
+        for i in range(len(header.names))
+    )
+
+
+def _number_lines(cur, ref: str, header: Header, fast: bool) -> None:
+    """Set each row's `line_no`, its first physical line, from the table's row order (the
+    file's: DuckDB keeps insertion order). A row number would force one thread for the whole
+    read; the slow way adds up the line breaks inside earlier rows and drops `breaks`."""
+    # Row ids of a table made in an open transaction do not start at 0.
+    first = f"{header.lines + 1} - (SELECT min(rowid) FROM {ref})"
+    if fast:
+        cur.execute(f"UPDATE {ref} SET line_no = rowid + {first}")
+        return
+    cur.execute(
+        f"UPDATE {ref} SET line_no = x.line FROM (SELECT rowid AS r, rowid + {first} + "
+        f"coalesce(sum(breaks) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND 1 PRECEDING), 0) AS line FROM {ref}) AS x WHERE {ref}.rowid = x.r"
+    )
+    cur.execute(f"ALTER TABLE {ref} DROP COLUMN breaks")
+
+
+def _create(cur, table: str, path: Path, header: Header, fast_lines: bool) -> bool | None:
+    """Create the typed table, with a `bad` flag per row. False when a row is bad; None when
+    `fast_lines` cannot number the rows (the file has more lines than rows)."""
+    src, params = csv_sql(header)
+    cells = ", ".join(f"{v.trimmed_sql(f'c{i}')} AS t{i}" for i in range(len(header.names)))
+    breaks = "" if fast_lines else f", {_breaks_sql(header)} AS breaks"
+    typed, checks = _typed_columns(header)
+    typed += [] if fast_lines else ["breaks"]
+    raw = [f"raw_{_TARGET.get(c, c)}" for c in _CONVERT if c in header.known]
+    exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
+    ref = quote_ident(table)
+    cur.execute(
+        f"CREATE TABLE {ref} AS SELECT CAST(NULL AS BIGINT) AS line_no, *{exclude}, "
+        f"{' OR '.join(checks)} AS bad FROM (SELECT {', '.join(typed)} "
+        f"FROM (SELECT {cells}{breaks} FROM {src}))",
+        [str(path), *params],
+    )
+    rows, bad = cur.execute(f"SELECT count(*), count_if(bad) FROM {ref}").fetchall()[0]
+    if fast_lines and rows != header.file_lines - header.lines:
+        return None
+    _number_lines(cur, ref, header, fast_lines)
+    return not bad
+
+
+def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
+    """The typed columns of the table (SELECT list) and the conditions that make a row bad."""
+    def cell(col: str) -> str:
+        return f"t{header.known[col]}" if col in header.known else "CAST(NULL AS VARCHAR)"
+
+    typed = [f"{cell(col)} AS {col}" for col in ("run_id", "span_id", "parent_span_id")]
+    typed.append(f"coalesce({cell('agent_id')}, '') AS agent_id")
+    typed.append(f"lower({cell('kind')}) AS kind")
+    typed.append(f"{cell('name')} AS name")
+    checks = ["run_id IS NULL", "span_id IS NULL", "kind IS NULL", f"kind NOT IN {v.KINDS}"]
+    for col, convert in _CONVERT.items():
+        target = _TARGET.get(col, col)
+        typed.append(f"{convert(cell(col))} AS {target}")
+        if col in header.known:
+            typed.append(f"{cell(col)} AS raw_{target}")
+            checks.append(f"(raw_{target} IS NOT NULL AND {target} IS NULL)")
+    checks += [f"coalesce({c}, 0) < 0" for c in INT_COLUMNS] + ["coalesce(cost_usd, 0) < 0"]
+    checks.append(
+        "coalesce(cached_input_tokens, 0) + coalesce(cache_write_tokens, 0) "
+        "> coalesce(input_tokens, 0)"
+    )
+    for attribute, i in header.attributes.items():
+        typed.append(f"t{i} AS {quote_ident(attr_column(attribute))}")
+    return typed, checks
+
+
+_STRUCTURE = {
+    "UNQUOTED VALUE": "a quoted value is not closed, or text follows its closing quote",
+    "INVALID ENCODING": "this is not UTF-8 text (save the file as UTF-8)",
+    "INVALID UNICODE": "this is not UTF-8 text (save the file as UTF-8)",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the reader's limit",
+}
+
+
+def explain(path: Path, data: bytes, name: str, header: Header) -> list[str]:
+    """Every problem of a rejected file, one sentence each, in the order of the file.
+
+    Runs on a private connection: the error path may be slow, the good path stays lean.
+    """
+    scratch = connect()
+    try:
+        problems = _structure_problems(scratch, path, data, name, header)
+        if problems:
+            return problems
+        return _value_problems(scratch, path, name, header)
+    finally:
+        scratch.close()
+
+
+def _structure_problems(scratch, path: Path, data: bytes, name: str, header: Header) -> list:
+    """Rows the CSV reader cannot split: bad quotes, wrong field counts, not UTF-8."""
+    src, params = csv_sql(header)
+    src = src.replace("null_padding = false", "null_padding = false, store_rejects = true")
+    try:
+        scratch.execute(f"SELECT count(*) FROM {src}", [str(path), *params]).fetchall()
+    except duckdb.Error as err:
+        first = str(err).split("\n")[0]
+        return [f"{name} cannot be read as CSV: {first}"]
+    rows = scratch.execute(
+        "SELECT line_byte_position, error_type, csv_line, error_message FROM reject_errors "
+        "ORDER BY line_byte_position"
+    ).fetchall()
+    problems, seen = [], set()
+    for position, kind, text, message in rows:
+        line = data.count(b"\n", 0, max(position - 1, 0)) + 1
+        if line in seen:
+            continue
+        seen.add(line)
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else "?"
+            what = f"{found} fields where the header has {len(header.names)}"
+        else:
+            what = _STRUCTURE.get(kind, message)
+        problems.append(f"{name}, line {line}: {what}: {_show(text.rstrip())}")
+    return problems
+
+
+def _show(value: str | None, limit: int = 60) -> str:
+    if value is None:
+        return "empty, but it"
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _value_problems(scratch, path: Path, name: str, header: Header) -> list[str]:
+    """Cells that do not convert, empty required cells, duplicates and success conflicts."""
+    src, params = csv_sql(header)
+    cells = ", ".join(f"{v.trimmed_sql(f'c{i}')} AS t{i}" for i in range(len(header.names)))
+    scratch.execute(
+        f"CREATE TABLE raw AS SELECT CAST(NULL AS BIGINT) AS line_no, {cells}, "
+        f"{_breaks_sql(header)} AS breaks FROM {src}",
+        [str(path), *params],
+    )
+    _number_lines(scratch, "raw", header, fast=False)
+    parts = []
+    for col, i in header.known.items():
+        if col in REQUIRED_COLUMNS:
+            parts.append(f"SELECT line_no, {i}, NULL, 'is required' FROM raw "
+                         f"WHERE t{i} IS NULL")
+        reason = v.reason_sql(col, f"t{i}")
+        if reason:
+            parts.append(f"SELECT line_no, {i}, t{i}, {reason} AS why FROM raw "
+                         f"WHERE t{i} IS NOT NULL AND why IS NOT NULL")
+    found = [
+        (line, f"{name}, line {line}, column {header.names[i]}: {_show(val)} {why}")
+        for line, i, val, why in scratch.execute(" UNION ALL ".join(parts)).fetchall()
+    ]
+    found += _cache_problems(scratch, name, header)
+    found += _duplicate_problems(scratch, name, header)
+    found += _conflict_problems(scratch, name, header)
+    return [text for _, text in sorted(found, key=lambda p: p[0])]
+
+
+def _cache_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
+    parts = {c: f"coalesce({v.int_sql(f't{header.known[c]}')}, 0)" if c in header.known else "0"
+             for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens")}
+    rows = scratch.execute(
+        f"SELECT line_no, {parts['cached_input_tokens']}, {parts['cache_write_tokens']}, "
+        f"{parts['input_tokens']} FROM raw WHERE {parts['cached_input_tokens']} + "
+        f"{parts['cache_write_tokens']} > {parts['input_tokens']}"
+    ).fetchall()
+    return [
+        (line, f"{name}, line {line}, column cached_input_tokens: cached_input_tokens + "
+               f"cache_write_tokens = {cached} + {written} is more than input_tokens = {total} "
+               "(input_tokens includes them; an empty count is 0 here)")
+        for line, cached, written, total in rows
+    ]
+
+
+def _duplicate_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
+    run, span = (f"t{header.known[c]}" for c in ("run_id", "span_id"))
+    rows = scratch.execute(
+        f"SELECT line_no, {run}, {span}, min(line_no) OVER (PARTITION BY {run}, {span}) AS first "
+        f"FROM raw WHERE {run} IS NOT NULL AND {span} IS NOT NULL QUALIFY line_no > first"
+    ).fetchall()
+    return [
+        (line, f"{name}, line {line}, column span_id: run_id/span_id {r}/{s} "
+               f"was already used on line {first}")
+        for line, r, s, first in rows
+    ]
+
+
+def _conflict_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
+    if "success" not in header.known:
+        return []
+    run, ok = f"t{header.known['run_id']}", v.bool_sql(f"t{header.known['success']}")
+    rows = scratch.execute(
+        f"SELECT {run}, min(line_no) FILTER (WHERE {ok}), min(line_no) FILTER (WHERE NOT {ok}) "
+        f"FROM raw WHERE {run} IS NOT NULL GROUP BY {run} HAVING bool_or({ok}) AND NOT bool_and({ok})"
+    ).fetchall()
+    return [
+        (max(yes, no), f"{name}, line {max(yes, no)}, column success: run {r} has success "
+                       f"true on line {yes} and false on line {no} (one run has one outcome)")
+        for r, yes, no in rows
+    ]

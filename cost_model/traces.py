@@ -121,7 +121,8 @@ class TraceSet:
         raise InputError(self.source, [f"--where names column {column!r}, which is not one of: {known}"])
 
     def filter(self, where: dict[str, str]) -> TraceSet:
-        """A new data set of the spans whose columns all have the given values.
+        """A new data set of the spans whose columns all have the given values, with the
+        warnings of SPEC §1 for those spans alone.
 
         A known column compares its text as written in the file would be read (`kind=tool`,
         `success=true`); an attribute compares its text exactly.
@@ -148,14 +149,13 @@ class TraceSet:
             )
         finally:
             cur.close()
-        return TraceSet(
-            self.con,
-            table,
-            self.source,
-            list(self.attributes),
-            list(self.warnings),
-            {**self.where, **where},
-        )
+        from cost_model.validation import span_warnings
+
+        subset = TraceSet(self.con, table, self.source, list(self.attributes), [])
+        subset.where = {**self.where, **where}
+        # The warnings describe the spans of this data set, not those of the whole file.
+        subset.warnings = span_warnings(subset)
+        return subset
 
     def drop(self) -> None:
         """Drop the table (when the data set is replaced)."""
