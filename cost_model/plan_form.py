@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from cost_model.catalogue import catalogue_models
 from cost_model.plans import (
     RATE_KEYS,
     ActiveTimeRate,
@@ -47,7 +48,8 @@ CARD_COLUMNS = ("match", *RATE_KEYS, "long_context.above_input_tokens") + tuple(
 TIER_COLUMNS = ("max_concurrency", "monthly_fee")
 INT_COLUMNS = {"long_context.above_input_tokens", "max_concurrency"}
 TABLES = {"tokens": CARD_COLUMNS, "concurrency_tiers": TIER_COLUMNS}
-COMPONENTS = ("tokens", *BLOCKS, "concurrency_tiers")
+COMPONENTS = tuple(k for k in Plan.model_fields if k in BLOCKS or k in TABLES)
+"""The plan's blocks in the order of the plan format."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,19 @@ def form_to_data(values: Mapping[str, Any]) -> dict:
             rows = [_row_data(r, columns) for r in values.get(f"{KEY}{table}.rows") or []]
             data[table] = [r for r in rows if r is not None]
     return data
+
+
+def component_help(component: str) -> str:
+    """What a plan block does (its docstring)."""
+    return Plan.model_fields[component].description or ""
+
+
+def catalogue_choices(contains: str) -> dict[str, tuple[str, str]]:
+    """Catalogue models containing `contains`: label "provider · model" → (model id, provider id)."""
+    rows = catalogue_models(contains)
+    return {
+        f"{r['provider_id']} · {r['model_id']}": (r["model_id"], r["provider_id"]) for r in rows
+    }
 
 
 def card_row(card: RateCard) -> dict:

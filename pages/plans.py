@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cost_model import plan_form as pf
-from cost_model.catalogue import catalogue_models, catalogue_version, rate_card_from_catalogue
+from cost_model.catalogue import catalogue_version, rate_card_from_catalogue
 from cost_model.errors import InputError
 from cost_model.plans import SPAN_KINDS, load_plan, load_presets, parse_plan, plan_to_yaml
 from pages import common
@@ -33,6 +33,37 @@ def add_upload(upload):
     return None
 
 
+def catalogue_card(current_rows):
+    with st.expander(f"Add a card from the genai-prices catalogue ({catalogue_version()})"):
+        label = pf.catalogue_choices(st.text_input("Models containing", "kimi", key="plans_cat_q"))
+        pick = st.selectbox("Model at provider", list(label), key="plans_cat_pick")
+        match = st.text_input("match (span names)", "*", key="plans_cat_match")
+        if not pick or not st.button("Add card", key="plans_cat_add"):
+            return
+        try:
+            card = rate_card_from_catalogue(*label[pick], match=match)
+        except InputError as err:
+            common.show_error(err)
+            return
+        ss[f"{pf.KEY}tokens.rows"] = current_rows + [pf.card_row(card)]
+        del ss[f"{pf.KEY}tokens.editor"]  # the editor's edits are now in the rows
+        st.rerun()
+
+
+def block_widgets(block):
+    cols = st.columns(4)
+    for i, spec in enumerate(pf.block_fields(block)):
+        box = cols[i % 4]
+        if spec.kind == "kinds":
+            box.multiselect(spec.label, SPAN_KINDS, key=spec.key, help=spec.help)
+        elif spec.kind == "replicas":
+            box.text_input(spec.label, key=spec.key, help=spec.help)
+        elif spec.kind == "int":
+            box.number_input(spec.label, key=spec.key, step=1, help=spec.help)
+        else:
+            box.number_input(spec.label, key=spec.key, format="%g", help=spec.help)
+
+
 st.title("Pricing plans")
 st.caption(
     "A plan says how a platform bills: tokens, session time, active time, requests, cold starts, "
@@ -41,6 +72,7 @@ st.caption(
 )
 if flash := ss.pop("_plans_flash", None):
     st.success(flash)
+table_slot = st.container()  # filled after the upload below, so that it lists the new plan
 upload = st.file_uploader(
     "Upload a plan file (YAML or JSON)", type=["yaml", "yml", "json"], key="plans_upload"
 )
@@ -52,8 +84,7 @@ if upload is not None:
         common.show_error(outcomes[upload.file_id])
     else:
         st.success(f"{upload.name} was added to your plans.")
-
-st.dataframe(pd.DataFrame(pf.plans_table(presets, mine)), hide_index=True)
+table_slot.dataframe(pd.DataFrame(pf.plans_table(presets, mine)), hide_index=True)
 plans = {**presets, **mine}
 
 left, right = st.columns([2, 1])
@@ -81,39 +112,20 @@ b.date_input("checked", key=f"{pf.KEY}checked", help="When the prices were last 
 for key in ("description", "source", "notes"):
     st.text_area(key, key=f"{pf.KEY}{key}", height=68)
 
-tables = {}
-for table, columns in pf.TABLES.items():
-    if st.toggle(table, key=f"{pf.KEY}{table}.on"):
-        base = pd.DataFrame(ss.get(f"{pf.KEY}{table}.rows") or [], columns=list(columns))
-        edited = st.data_editor(base, num_rows="dynamic", key=f"{pf.KEY}{table}.editor")
-        tables[f"{pf.KEY}{table}.rows"] = edited.to_dict("records")
-    if table == "tokens" and ss[f"{pf.KEY}tokens.on"]:
-        with st.expander(f"Add a card from the genai-prices catalogue ({catalogue_version()})"):
-            rows = catalogue_models(st.text_input("Models containing", "kimi", key="plans_cat_q"))
-            label = {f"{r['provider_id']} · {r['model_id']}": r for r in rows}
-            pick = st.selectbox("Model at provider", list(label), key="plans_cat_pick")
-            match = st.text_input("match (span names)", "*", key="plans_cat_match")
-            if pick and st.button("Add card", key="plans_cat_add"):
-                r = label[pick]
-                card = rate_card_from_catalogue(r["model_id"], r["provider_id"], match=match)
-                ss[f"{pf.KEY}tokens.rows"] = tables[f"{pf.KEY}tokens.rows"] + [pf.card_row(card)]
-                del ss[f"{pf.KEY}tokens.editor"]
-                st.rerun()
 
-for block in pf.BLOCKS:
-    if not st.toggle(block, key=f"{pf.KEY}{block}.on"):
+tables = {}
+for part in pf.COMPONENTS:
+    if not st.toggle(part, key=f"{pf.KEY}{part}.on", help=pf.component_help(part)):
         continue
-    cols = st.columns(4)
-    for i, spec in enumerate(pf.block_fields(block)):
-        box = cols[i % 4]
-        if spec.kind == "kinds":
-            box.multiselect(spec.label, SPAN_KINDS, key=spec.key, help=spec.help)
-        elif spec.kind == "replicas":
-            box.text_input(spec.label, key=spec.key, help=spec.help)
-        elif spec.kind == "int":
-            box.number_input(spec.label, key=spec.key, step=1, help=spec.help)
-        else:
-            box.number_input(spec.label, key=spec.key, format="%g", help=spec.help)
+    if part not in pf.TABLES:
+        block_widgets(part)
+        continue
+    rows_key = f"{pf.KEY}{part}.rows"
+    base = pd.DataFrame(ss.get(rows_key) or [], columns=list(pf.TABLES[part]))
+    edited = st.data_editor(base, num_rows="dynamic", key=f"{pf.KEY}{part}.editor")
+    tables[rows_key] = edited.to_dict("records")
+    if part == "tokens":
+        catalogue_card(tables[rows_key])
 
 try:
     edited_plan = parse_plan(pf.form_to_data({**ss, **tables}), EDITED)

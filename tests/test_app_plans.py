@@ -111,3 +111,13 @@ def test_a_bad_upload_shows_the_problems_and_adds_nothing(plans_page):
     assert "broken.yaml, line 2, session_time.colour: 'colour' is not a known key" in text
     assert at.session_state["plans"] == {}
     assert not at.exception
+
+
+def test_a_catalogue_price_that_does_not_fit_a_card_is_an_error_not_a_traceback(plans_page):
+    at = edit_copy(plans_page)
+    at.text_input(key="plans_cat_q").set_value("qwen3.7-flash").run()
+    at.selectbox(key="plans_cat_pick").set_value("openrouter · qwen/qwen3.7-flash").run()
+    at.button(key="plans_cat_add").click().run()
+    assert not at.exception
+    assert "a rate card has one long-context threshold" in errors(at)
+    assert len(at.session_state["plan_form:tokens.rows"]) == 1

@@ -8,6 +8,7 @@ import pytest
 from cost_model.plan_form import (
     KEY,
     block_fields,
+    catalogue_choices,
     file_name,
     form_to_data,
     name_problems,
@@ -111,3 +112,9 @@ def test_a_preset_name_cannot_be_reused():
 def test_file_name_is_a_slug_of_the_plan_name():
     plan = PLAN.model_copy(update={"name": "Kimi K2.6 on 8×H200 (dedicated)"})
     assert file_name(plan) == "kimi-k2.6-on-8-h200-dedicated.yaml"
+
+
+def test_catalogue_choices_are_labelled_by_provider_and_model():
+    choices = catalogue_choices("kimi-k2.6")
+    assert choices["moonshotai · kimi-k2.6"] == ("kimi-k2.6", "moonshotai")
+    assert all(" · " in label for label in choices)
