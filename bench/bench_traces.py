@@ -117,8 +117,14 @@ def write_traces(path: Path, n_spans: int, seed: int = 1) -> int:
     sessions = _sessions(rng, max(1, n_spans // SPANS_PER_SESSION))
     frame = _finish(rng, sessions, _spans(rng, sessions))
     frame = frame.head(n_spans)
-    for col in ("start_us", "end_us", "input_tokens", "cached_input_tokens", "output_tokens",
-                "bytes"):
+    for col in (
+        "start_us",
+        "end_us",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "bytes",
+    ):
         frame[col] = frame[col].astype("int64").astype("Int64").where(frame[col] >= 0)
     time_cols = ", ".join(
         f"strftime(make_timestamp({c}_us), '%Y-%m-%dT%H:%M:%S.%fZ') AS {c}_time"
@@ -189,7 +195,7 @@ def pandas_metrics(df: pd.DataFrame) -> dict:
     runs = df.groupby("run_id")["success"].agg(lambda s: s.dropna().any() if s.notna().any()
                                                else None)  # fmt: skip
     tools = df[df["kind"] == "tool"]
-    lat = (tools["end_us"] - tools["start_us"])
+    lat = tools["end_us"] - tools["start_us"]
     lat = lat[lat >= 0]
     by_name = tools.assign(lat=lat).groupby("name", dropna=False)["lat"]
     snaps = df[(df["kind"] == "snapshot") & df["start_us"].notna()].sort_values(
@@ -197,8 +203,10 @@ def pandas_metrics(df: pd.DataFrame) -> dict:
     snap_gap = snaps.groupby(["run_id", "agent_id"])["start_us"].diff()
     llm = df[df["kind"] == "llm"]
     return {
-        "runs": len(runs), "completed_runs": int((runs == True).sum()),  # noqa: E712
-        "sessions": len(sess), "spans": len(df),
+        "runs": len(runs),
+        "completed_runs": int((runs == True).sum()),
+        "sessions": len(sess),
+        "spans": len(df),
         "runtime_total_s": timed["rt"].sum() / 1e6,
         "runtime_p95_s": _q(timed["rt"], [0.95])[0] / 1e6,
         "active_total_s": timed["active"].sum() / 1e6,
@@ -302,14 +310,18 @@ def main() -> None:
             res = {impl: measure(impl, path) for impl in ("project", "pandas")}
             for impl, r in res.items():
                 per_run = f"{r['per_run_s']:9.2f}" if impl == "project" else f"{'':>9}"
-                print(f"{n:>9} {impl:>8} {r['load_s']:7.2f} {r['metrics_s']:9.2f} "
-                      f"{r['load_s'] + r['metrics_s']:7.2f} {per_run} {r['rss_mb']:11.0f}")
+                print(
+                    f"{n:>9} {impl:>8} {r['load_s']:7.2f} {r['metrics_s']:9.2f} "
+                    f"{r['load_s'] + r['metrics_s']:7.2f} {per_run} {r['rss_mb']:11.0f}"
+                )
             p, q = res["project"], res["pandas"]
             speed = (q["load_s"] + q["metrics_s"]) / (p["load_s"] + p["metrics_s"])
-            print(f"{'':>9} {'ratio':>8} {q['load_s'] / p['load_s']:6.1f}x "
-                  f"{q['metrics_s'] / p['metrics_s']:8.1f}x {speed:6.1f}x {'':>9} "
-                  f"{q['rss_mb'] / p['rss_mb']:10.1f}x  (pandas / project; "
-                  f"{os.path.getsize(path) / 1e6:.0f} MB file)")
+            print(
+                f"{'':>9} {'ratio':>8} {q['load_s'] / p['load_s']:6.1f}x "
+                f"{q['metrics_s'] / p['metrics_s']:8.1f}x {speed:6.1f}x {'':>9} "
+                f"{q['rss_mb'] / p['rss_mb']:10.1f}x  (pandas / project; "
+                f"{os.path.getsize(path) / 1e6:.0f} MB file)"
+            )
             differ = _agree(p["summary"], q["summary"])
             print(f"{'':>18} same numbers: {'yes' if not differ else 'NO: ' + ', '.join(differ)}")
 

@@ -35,7 +35,7 @@ def _iso(us: int | None) -> str | None:
     if us is None:
         return None
     text = (EPOCH + timedelta(microseconds=int(us))).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return (text[:-7] if text.endswith(".000000") else text) + "Z"
+    return (text.removesuffix(".000000")) + "Z"
 
 
 def _s(us) -> float | None:
@@ -66,6 +66,15 @@ class _Query:
     def one(self, query: str, params: list | None = None) -> tuple:
         return self.sql(query, params)[0]
 
+    def records(self, query: str, params: list | None = None) -> list[dict]:
+        """Rows as dicts keyed by the query's column names."""
+        rows = self.sql(query, params)
+        return [dict(zip([d[0] for d in self.cur.description], row)) for row in rows]
+
+    def df(self, query: str) -> pd.DataFrame:
+        self.cur.execute(query.replace("{t}", self.ts.ref).replace("{s}", f'"{self.sessions}"'))
+        return self.cur.df()
+
     def close(self) -> None:
         self.cur.close()
 
@@ -76,18 +85,19 @@ class _Query:
         for i, (label, kinds) in enumerate(busy.items()):
             query, args = busy_sql(kinds)
             joins.append(f"LEFT JOIN ({query}) b{i} USING (run_id, agent_id)")
-            cols.append(f"CASE WHEN e.start_us IS NOT NULL THEN coalesce(b{i}.busy_us, 0) END "
-                        f"AS {label}_us")
+            cols.append(
+                f"CASE WHEN e.start_us IS NOT NULL THEN coalesce(b{i}.busy_us, 0) END AS {label}_us"
+            )
             params += args
         self.sql(
             f"""CREATE TEMP TABLE {{s}} AS
-            SELECT e.*, e.end_us - e.start_us AS runtime_us, {', '.join(cols)}
+            SELECT e.*, e.end_us - e.start_us AS runtime_us, {", ".join(cols)}
             FROM (SELECT run_id, agent_id,
                          least(min(start_us), min(end_us)) AS start_us,
                          greatest(max(start_us), max(end_us)) AS end_us,
                          count(*) AS spans
                   FROM {{t}} GROUP BY run_id, agent_id) e
-            {' '.join(joins)}""",
+            {" ".join(joins)}""",
             params,
         )
 
@@ -100,16 +110,17 @@ def _stats(row: Sequence) -> dict:
 
 
 def _stat_sql(expr: str) -> str:
-    return (f"sum({expr}), avg({expr}), quantile_cont(CAST({expr} AS DOUBLE), [0.5, 0.95]), "
-            f"max({expr})")
+    return (
+        f"sum({expr}), avg({expr}), quantile_cont(CAST({expr} AS DOUBLE), [0.5, 0.95]), max({expr})"
+    )
 
 
 def _session_metrics(q: _Query) -> dict:
     """Sessions, window, and the runtime/active/idle statistics over timed sessions."""
     row = q.one(
         f"""SELECT count(*), min(start_us), max(end_us),
-            {_stat_sql('runtime_us')}, {_stat_sql('active_us')},
-            {_stat_sql('runtime_us - active_us')}
+            {_stat_sql("runtime_us")}, {_stat_sql("active_us")},
+            {_stat_sql("runtime_us - active_us")}
         FROM {{s}}"""
     )
     start, end = row[1], row[2]
@@ -172,48 +183,56 @@ count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'un
 # Latency of a span with an interval (both times known, end not before start), in µs.
 _LATENCY = "CASE WHEN end_us >= start_us THEN end_us - start_us END"
 
+# Totals over spans, for the whole data set and per run. Token counts are those of llm spans
+# and bytes those of snapshot spans (SPEC §1 ignores them elsewhere); unknown tokens count 0.
+_TOTALS_SQL = """count(*) AS spans,
+    count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
+    coalesce(sum(input_tokens) FILTER (WHERE kind = 'llm'), 0) AS input_tokens,
+    coalesce(sum(cached_input_tokens) FILTER (WHERE kind = 'llm'), 0) AS cached_input_tokens,
+    coalesce(sum(cache_write_tokens) FILTER (WHERE kind = 'llm'), 0) AS cache_write_tokens,
+    coalesce(sum(output_tokens) FILTER (WHERE kind = 'llm'), 0) AS output_tokens,
+    count(*) FILTER (WHERE kind = 'tool') AS tool_calls,
+    count(*) FILTER (WHERE kind = 'snapshot') AS snapshots,
+    sum(bytes) FILTER (WHERE kind = 'snapshot') AS snapshot_bytes,
+    sum(cost_usd) AS recorded_cost_usd"""
+_TOKENS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
+
 
 def _span_metrics(q: _Query, runs: int) -> dict:
     """Spans, llm, tools (without by_name), snapshot sizes and the recorded cost."""
-    row = q.one(
-        f"""SELECT count(*),
-            count(*) FILTER (WHERE kind = 'llm'),
+    [r] = q.records(
+        f"""SELECT {_TOTALS_SQL},
             count(*) FILTER (WHERE kind = 'llm' AND input_tokens IS NULL AND output_tokens IS NULL
-                AND cached_input_tokens IS NULL AND cache_write_tokens IS NULL),
-            coalesce(sum(input_tokens) FILTER (WHERE kind = 'llm'), 0),
-            coalesce(sum(cached_input_tokens) FILTER (WHERE kind = 'llm'), 0),
-            coalesce(sum(cache_write_tokens) FILTER (WHERE kind = 'llm'), 0),
-            coalesce(sum(output_tokens) FILTER (WHERE kind = 'llm'), 0),
-            count(*) FILTER (WHERE kind = 'tool'),
-            avg(lat) FILTER (WHERE kind = 'tool'),
-            quantile_cont(CAST(lat AS DOUBLE), [0.5, 0.95, 0.99]) FILTER (WHERE kind = 'tool'),
-            count(*) FILTER (WHERE kind = 'snapshot'),
-            sum(bytes) FILTER (WHERE kind = 'snapshot'),
-            avg(bytes) FILTER (WHERE kind = 'snapshot'),
-            quantile_cont(CAST(bytes AS DOUBLE), 0.95) FILTER (WHERE kind = 'snapshot'),
-            sum(cost_usd)
-        FROM (SELECT kind, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
-                     bytes, cost_usd, {_LATENCY} AS lat FROM {{t}})"""
+                AND cached_input_tokens IS NULL AND cache_write_tokens IS NULL) AS no_usage,
+            avg(lat) FILTER (WHERE kind = 'tool') AS lat_mean,
+            quantile_cont(lat, [0.5, 0.95, 0.99]) FILTER (WHERE kind = 'tool') AS lat_q,
+            avg(bytes) FILTER (WHERE kind = 'snapshot') AS bytes_mean,
+            quantile_cont(CAST(bytes AS DOUBLE), 0.95) FILTER (WHERE kind = 'snapshot') AS bytes_p95
+        FROM (SELECT *, CAST({_LATENCY} AS DOUBLE) AS lat FROM {{t}})"""
     )
-    quantiles = row[9] or (None, None, None)
-    keys = ("calls", "calls_without_usage", "input_tokens", "cached_input_tokens",
-            "cache_write_tokens", "output_tokens")
+    p50, p95, p99 = r["lat_q"] or (None, None, None)
+    bytes_total = r["snapshot_bytes"]
     return {
-        "spans": row[0],
-        "llm": dict(zip(keys, (int(v) for v in row[1:7]))),
+        "spans": r["spans"],
+        "llm": {"calls": r["llm_calls"], "calls_without_usage": r["no_usage"]}
+        | {k: int(r[k]) for k in _TOKENS},
         "tools": {
-            "calls": row[7],
-            "calls_per_run": _ratio(row[7], runs),
-            "latency_s": {"mean": _s(row[8]), "p50": _s(quantiles[0]),
-                          "p95": _s(quantiles[1]), "p99": _s(quantiles[2])},
+            "calls": r["tool_calls"],
+            "calls_per_run": _ratio(r["tool_calls"], runs),
+            "latency_s": {
+                "mean": _s(r["lat_mean"]),
+                "p50": _s(p50),
+                "p95": _s(p95),
+                "p99": _s(p99),
+            },
         },
         "snapshots": {
-            "count": row[10],
-            "total_bytes": None if row[11] is None else int(row[11]),
-            "mean_bytes": row[12],
-            "p95_bytes": row[13],
+            "count": r["snapshots"],
+            "total_bytes": None if bytes_total is None else int(bytes_total),
+            "mean_bytes": r["bytes_mean"],
+            "p95_bytes": r["bytes_p95"],
         },
-        "recorded_cost_usd": row[14],
+        "recorded_cost_usd": r["recorded_cost_usd"],
     }
 
 
@@ -225,8 +244,13 @@ def _tools_by_name(q: _Query) -> list[dict]:
         GROUP BY name ORDER BY name NULLS LAST"""
     )
     return [
-        {"name": name, "calls": calls, "mean": _s(mean),
-         "p50": _s(qs[0]) if qs else None, "p95": _s(qs[1]) if qs else None}
+        {
+            "name": name,
+            "calls": calls,
+            "mean": _s(mean),
+            "p50": _s(qs[0]) if qs else None,
+            "p95": _s(qs[1]) if qs else None,
+        }
         for name, calls, mean, qs in rows
     ]
 
@@ -279,40 +303,22 @@ def compute_metrics(ts: TraceSet) -> dict:
     }
 
 
-_PER_RUN_SQL = """
-WITH sp AS (
-    SELECT run_id, count(*) AS spans,
-        count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
-        coalesce(sum(input_tokens) FILTER (WHERE kind = 'llm'), 0) AS input_tokens,
-        coalesce(sum(cached_input_tokens) FILTER (WHERE kind = 'llm'), 0) AS cached_input_tokens,
-        coalesce(sum(cache_write_tokens) FILTER (WHERE kind = 'llm'), 0) AS cache_write_tokens,
-        coalesce(sum(output_tokens) FILTER (WHERE kind = 'llm'), 0) AS output_tokens,
-        count(*) FILTER (WHERE kind = 'tool') AS tool_calls,
-        count(*) FILTER (WHERE kind = 'snapshot') AS snapshots,
-        sum(bytes) FILTER (WHERE kind = 'snapshot') AS snapshot_bytes,
-        sum(cost_usd) AS recorded_cost_usd
-    FROM {t} GROUP BY run_id
-), ss AS (
+_PER_RUN_SQL = f"""
+WITH sp AS (SELECT run_id, {_TOTALS_SQL} FROM {{t}} GROUP BY run_id),
+ss AS (
     SELECT run_id, count(*) AS sessions, min(start_us) AS start_us, max(end_us) AS end_us,
         sum(runtime_us) AS session_runtime_us, sum(active_us) AS active_us,
         sum(tool_busy_us) AS tool_busy_us
-    FROM {s} GROUP BY run_id
+    FROM {{s}} GROUP BY run_id
 )
-SELECT sp.run_id, o.outcome, ss.sessions, sp.spans, ss.start_us, ss.end_us,
-    ss.end_us - ss.start_us AS runtime_us, ss.session_runtime_us, ss.active_us,
-    sp.llm_calls, sp.input_tokens, sp.cached_input_tokens, sp.cache_write_tokens,
-    sp.output_tokens, sp.tool_calls, ss.tool_busy_us, sp.snapshots, sp.snapshot_bytes,
-    sp.recorded_cost_usd
-FROM sp JOIN ss USING (run_id) JOIN ({outcome}) o USING (run_id)
-ORDER BY ss.start_us NULLS LAST, ss.end_us, sp.run_id
+SELECT run_id, outcome, sessions, spans, ss.start_us AS "start", ss.end_us AS "end",
+    ss.end_us - ss.start_us AS runtime_s, session_runtime_us AS session_runtime_s,
+    active_us AS active_s, llm_calls, input_tokens, cached_input_tokens, cache_write_tokens,
+    output_tokens, tool_calls, tool_busy_us AS tool_busy_s, snapshots, snapshot_bytes,
+    recorded_cost_usd
+FROM sp JOIN ss USING (run_id) JOIN ({_OUTCOME_SQL}) o USING (run_id)
+ORDER BY ss.start_us NULLS LAST, ss.end_us, run_id
 """
-
-_PER_RUN_KEYS = (
-    "run_id", "outcome", "sessions", "spans", "start", "end", "runtime_s", "session_runtime_s",
-    "active_s", "llm_calls", "input_tokens", "cached_input_tokens", "cache_write_tokens",
-    "output_tokens", "tool_calls", "tool_busy_s", "snapshots", "snapshot_bytes",
-    "recorded_cost_usd",
-)  # fmt: skip
 
 
 def per_run_metrics(ts: TraceSet) -> list[dict]:
@@ -330,21 +336,17 @@ def per_run_metrics(ts: TraceSet) -> list[dict]:
     q = _Query(ts)
     try:
         q.make_sessions({"active": ACTIVE_KINDS, "tool_busy": ("tool",)})
-        rows = q.sql(_PER_RUN_SQL.replace("{outcome}", _OUTCOME_SQL))
+        rows = q.records(_PER_RUN_SQL)
     finally:
         q.close()
-    result = []
-    for row in rows:
-        rec = dict(zip(_PER_RUN_KEYS, row))
+    for rec in rows:  # the SQL gives µs under the `_s` names; HUGEINT sums come as int
         rec["start"], rec["end"] = _iso(rec["start"]), _iso(rec["end"])
         for key in ("runtime_s", "session_runtime_s", "active_s", "tool_busy_s"):
             rec[key] = _s(rec[key])
-        for key in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
-            rec[key] = int(rec[key])
         if rec["snapshot_bytes"] is not None:
             rec["snapshot_bytes"] = int(rec["snapshot_bytes"])
-        result.append(rec)
-    return result
+        rec.update({k: int(rec[k]) for k in _TOKENS})
+    return rows
 
 
 # Data for the Traces page charts: small DataFrames, times as pandas UTC timestamps.
@@ -367,11 +369,7 @@ def concurrency_steps(ts: TraceSet) -> pd.DataFrame:
     q = _Query(ts)
     try:
         q.make_sessions({})
-        frame = q.cur.execute(
-            f"SELECT t AS time, running AS sessions FROM ({_STEPS_SQL}) ORDER BY t".replace(
-                "{s}", f'"{q.sessions}"'
-            )
-        ).df()
+        frame = q.df(f"SELECT t AS time, running AS sessions FROM ({_STEPS_SQL}) ORDER BY t")
     finally:
         q.close()
     return _utc(frame, "time")
@@ -397,7 +395,9 @@ def _sampled(ts: TraceSet, query: str, limit: int) -> pd.DataFrame:
     if count <= limit:
         return ts.df(query)
     # DuckDB takes only a constant here; int() keeps it one.
-    return ts.df(f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)")
+    return ts.df(
+        f"SELECT * FROM ({query}) USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)"
+    )
 
 
 def tool_latencies(ts: TraceSet, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
@@ -407,8 +407,10 @@ def tool_latencies(ts: TraceSet, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
     sample every time): enough for a histogram or box plot; the exact statistics are in
     `compute_metrics`.
     """
-    query = f"SELECT name, ({_LATENCY}) / 1e6 AS latency_s FROM {{t}} WHERE kind = 'tool' AND ({_LATENCY}) IS NOT NULL"
-    return _sampled(ts, query, limit).sort_values("name", na_position="last", kind="stable")
+    query = f"""SELECT name, ({_LATENCY}) / 1e6 AS latency_s FROM {{t}}
+                WHERE kind = 'tool' AND end_us >= start_us"""
+    frame = _sampled(ts, query, limit).sort_values("name", na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
 
 
 def snapshot_points(ts: TraceSet, limit: int = SAMPLE_ROWS) -> pd.DataFrame:

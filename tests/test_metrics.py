@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cost_model.loader import load_traces
+from cost_model.loader import connect, load_traces
 from cost_model.metrics import (
     compute_metrics,
     concurrency_steps,
@@ -55,11 +55,14 @@ def shifted(row: str) -> str:
     return ",".join(cells)
 
 
+CON = connect()  # one database for every test; each load makes a table of its own
+
+
 def load(tmp_path, rows, header=HEADER, shift=True, name="t.csv"):
     path = tmp_path / name
     body = [shifted(r) if shift else r for r in rows]
     path.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
-    return load_traces(path)
+    return load_traces(path, con=CON)
 
 
 def timed(tmp_path, extents, name="t.csv"):
@@ -125,9 +128,7 @@ def test_tool_counts_take_every_span_and_latencies_only_intervals(mixed):
     assert tools["calls"] == 4
     assert tools["calls_per_run"] == pytest.approx(4 / 3)
     # Latencies 1, 2, 4 (r2/b ends before it starts).
-    assert tools["latency_s"] == pytest.approx(
-        {"mean": 7 / 3, "p50": 2.0, "p95": 3.8, "p99": 3.96}
-    )
+    assert tools["latency_s"] == pytest.approx({"mean": 7 / 3, "p50": 2.0, "p95": 3.8, "p99": 3.96})
 
 
 def test_tools_by_name_sorted_by_name_with_no_name_last(mixed):
@@ -192,8 +193,12 @@ def test_an_empty_data_set_has_zero_counts_and_null_statistics(tmp_path):
         "latency_s": dict.fromkeys(("mean", "p50", "p95", "p99")),
         "by_name": [],
     }
-    assert m["snapshots"] == {"count": 0, **dict.fromkeys(
-        ("total_bytes", "mean_bytes", "p95_bytes", "per_session_hour", "mean_interval_s"))}
+    assert m["snapshots"] == {
+        "count": 0,
+        **dict.fromkeys(
+            ("total_bytes", "mean_bytes", "p95_bytes", "per_session_hour", "mean_interval_s")
+        ),
+    }
     assert m["recorded_cost_usd"] is None
 
 
@@ -260,7 +265,10 @@ def test_per_run_rows_are_sorted_by_start_with_untimed_runs_last(mixed):
         "snapshots": 3, "snapshot_bytes": 4500, "recorded_cost_usd": 0.75,
     })  # fmt: skip
     assert (rows[1]["outcome"], rows[1]["tool_busy_s"], rows[1]["snapshot_bytes"]) == (
-        "failed", 0.0, 0)
+        "failed",
+        0.0,
+        0,
+    )
     assert rows[2] == {
         "run_id": "r3", "outcome": "unknown", "sessions": 1, "spans": 1, "start": None,
         "end": None, "runtime_s": None, "session_runtime_s": None, "active_s": None,
@@ -298,19 +306,19 @@ extents = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(extents)
 def test_concurrency_matches_its_definitions_on_random_sessions(tmp_path_factory, sessions):
     c = compute_metrics(timed(tmp_path_factory.mktemp("c"), sessions))["concurrency"]
     total = sum(e - s for s, e in sessions)
     window = max(e for _, e in sessions) - min(s for s, _ in sessions)
-    covered = [t for t in range(0, 91) if any(s <= t < e for s, e in sessions)]
-    assert c["peak"] == max(sum(s <= t < e for s, e in sessions) for t in range(0, 91))
+    covered = [t for t in range(91) if any(s <= t < e for s, e in sessions)]
+    assert c["peak"] == max(sum(s <= t < e for s, e in sessions) for t in range(91))
     assert c["average"] == (pytest.approx(total / window) if window else None)
     assert c["average_active"] == (pytest.approx(total / len(covered)) if covered else None)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(0, 10**7), min_size=1, max_size=40))
 def test_latency_percentiles_equal_numpy_quantile(tmp_path_factory, latencies_us):
     rows = [f"r,{i},,tool,x,0,{us / 1e6},,,,,," for i, us in enumerate(latencies_us)]
@@ -321,7 +329,7 @@ def test_latency_percentiles_equal_numpy_quantile(tmp_path_factory, latencies_us
     assert lat["mean"] == pytest.approx(values.mean(), abs=1e-9)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["llm", "tool", "other"]), st.integers(0, 40),
                           st.integers(-3, 15)), min_size=1, max_size=15))  # fmt: skip
 def test_busy_time_is_the_length_of_the_union_of_intervals(tmp_path_factory, spans):
