@@ -20,6 +20,7 @@ A month is 30 days: capacity bills 720 replica-hours per replica and a tier its 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,39 @@ def _bill_s(x: np.ndarray, block) -> np.ndarray:
     g = block.granularity_s
     billed = g * np.ceil(np.round(x / g, 9)) if g > 0 else x
     return np.maximum(block.minimum_s, billed)
+
+
+def _expected_bill_s(agent: _Agent, x: np.ndarray, with_tools: bool, block) -> np.ndarray:
+    """E[bill(x)] of one session at each point, in seconds.
+
+    A fractional tool-call count k makes each step run ⌊k⌋ or ⌈k⌉ calls (SPEC §4), so a session
+    whose billed time includes tool time lasts its mean x − p·n·latency plus B·latency, with
+    B ~ Binomial(n steps, p = k − ⌊k⌋). Granularity and minimum are not linear, so the bill is
+    averaged over B rather than taken at the mean.
+    """
+    k = float(agent.steps.tool_calls[0]) if agent.steps.tool_calls.size else 0.0
+    p = k - math.floor(k)
+    latency = float(agent.steps.tool_s[0] / k) if k > 0 else 0.0
+    if not with_tools or p == 0 or latency == 0:
+        return _bill_s(x, block)
+    n = agent.n[:, None]
+    b = np.arange(int(agent.n.max()) + 1)[None, :]
+    log_pmf = (
+        _log_factorial(n)
+        - _log_factorial(b)
+        - _log_factorial(np.maximum(n - b, 0))
+        + b * math.log(p)
+        + (n - b) * math.log1p(-p)
+    )
+    pmf = np.where(b <= n, np.exp(log_pmf), 0.0)
+    seconds = x[:, None] - p * n * latency + b * latency
+    return (pmf * _bill_s(seconds, block)).sum(axis=1)
+
+
+def _log_factorial(n: np.ndarray) -> np.ndarray:
+    """log(n!) elementwise, for whole n ≥ 0."""
+    table = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, int(np.max(n)) + 1)))))
+    return table[np.asarray(n, dtype=np.int64)]
 
 
 def _tokens_usd(agent: _Agent, plan) -> np.ndarray:
@@ -110,9 +144,17 @@ def _attempt_usd(plan, agents: list[tuple[_Agent, int]]) -> dict[str, np.ndarray
 
     add("tokens", lambda a: _tokens_usd(a, plan))
     if (b := plan.session_time) is not None:
-        add("session_time", lambda a: _bill_s(a.runtime_s, b) * b.per_second * b.units)
+        add(
+            "session_time",
+            lambda a: _expected_bill_s(a, a.runtime_s, True, b) * b.per_second * b.units,
+        )
     if (b := plan.active_time) is not None:
-        add("active_time", lambda a: _bill_s(_busy_s(a, b.kinds), b) * b.per_second * b.units)
+        kinds = {k.lower() for k in b.kinds}
+        tools = bool(kinds & {"tool", "other"})
+        add(
+            "active_time",
+            lambda a: _expected_bill_s(a, _busy_s(a, kinds), tools, b) * b.per_second * b.units,
+        )
     if (b := plan.requests) is not None:
         add(
             "requests",

@@ -353,3 +353,29 @@ def test_the_command_line_rejects_a_bad_workload_with_exit_2(tmp_path, capsys):
     (tmp_path / "p.yaml").write_text("name: tok\n")
     assert main(["estimate", str(tmp_path / "w.yaml"), "--plan", str(tmp_path / "p.yaml")]) == 2
     assert "w.yaml: key 'steps' = -3" in capsys.readouterr().err
+
+
+def test_a_fractional_tool_call_count_bills_the_expected_rounded_runtime():
+    w = Workload(
+        steps=2,
+        prompt_tokens=0,
+        system_prompt_tokens=0,
+        output_tokens_per_step=0,
+        tool_calls_per_step=0.5,
+        tool_result_tokens=0,
+        tool_latency_s=10,
+        ttft_s=1,
+        step_overhead_s=0,
+        tasks_per_month=100,
+        success_rate=1,
+    )
+    # 0, 1 or 2 tool calls in all (¼, ½, ¼): 2, 12 or 22 s, billed 15, 15 or 30 s at 15 s
+    # granularity: 18.75 s on average, where the mean runtime of 12 s would bill 15 s.
+    p = plan(
+        session_time={"per_second": 1, "granularity_s": 15},
+        active_time={"per_second": 100, "granularity_s": 15},
+    )
+    got = per_attempt(w, p)
+    assert got["session_time"] == pytest.approx(18.75)
+    # Tool time 0, 10 or 20 s: billed 0, 15 or 30 s: 15 s on average.
+    assert got["active_time"] == pytest.approx(1500)
