@@ -1,8 +1,12 @@
 """Fixtures shared by the app tests.
 
 AppTest (`tests/test_app_*.py`):
-- `app` runs `app.py` once on a fresh session and returns the AppTest, with Streamlit's caches
-  cleared before it (`clear_streamlit_caches`), so no test sees another's cached values.
+- `app` runs `app.py` once on a fresh session and returns the AppTest. Each AppTest is a browser
+  session of its own (own `st.session_state`, own DuckDB connection); Streamlit's caches, however,
+  are shared by every AppTest in the pytest process. The app caches only the bundled sample, so
+  `app` keeps them (the sample is parsed once per process).
+- `fresh_caches` clears `st.cache_data` and `st.cache_resource` before a test; use it where a
+  test must not see values another test cached.
 
 Real browser (`tests/test_browser_*.py`, marked `@pytest.mark.browser`; run them with
 `pytest -m browser`, leave them out with `-m "not browser"`):
@@ -64,7 +68,7 @@ def fresh_caches():
 
 
 @pytest.fixture
-def app(fresh_caches):
+def app():
     """`app.py` after its first run, in a fresh AppTest session (default timeout 60 s)."""
     from streamlit.testing.v1 import AppTest
 
