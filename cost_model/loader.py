@@ -97,12 +97,14 @@ def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
             cur.execute(f"DROP TABLE {quote_ident(table)}")
             ok = _create(cur, table, path, header, fast_lines=False)
         ok = ok and _consistent(cur, table)
-    except duckdb.Error:
-        ok = False
+        failure = None
+    except duckdb.Error as err:
+        ok, failure = False, str(err).splitlines()[0]
     if not ok:
         cur.rollback()
         cur.close()
-        raise InputError(name, explain(path, data, name, header))
+        problems = explain(path, data, name, header)
+        raise InputError(name, problems or [f"{name} cannot be loaded: {failure}"])
     cur.execute(f"ALTER TABLE {quote_ident(table)} DROP COLUMN bad")
     cur.commit()
     cur.close()
@@ -120,7 +122,9 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} GROUP BY run_id, span_id HAVING 
 
 def _consistent(cur, table: str) -> bool:
     """No (run_id, span_id) twice and no run with two success values."""
-    duplicates, conflicts = cur.execute(_CONSISTENT.replace("{t}", quote_ident(table))).fetchall()[0]
+    duplicates, conflicts = cur.execute(_CONSISTENT.replace("{t}", quote_ident(table))).fetchall()[
+        0
+    ]
     return not duplicates and not conflicts
 
 
@@ -134,7 +138,7 @@ def read_header(data: bytes, name: str) -> Header:
     problem = _encoding_problem(data, name)
     if problem:
         raise InputError(name, [problem])
-    body = data[len(BOM) :] if data.startswith(BOM) else data
+    body = data.removeprefix(BOM)
     record, lines = _first_record(body)
     try:
         text = record.decode("utf-8")
@@ -287,6 +291,7 @@ def _create(cur, table: str, path: Path, header: Header, fast_lines: bool) -> bo
 
 def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
     """The typed columns of the table (SELECT list) and the conditions that make a row bad."""
+
     def cell(col: str) -> str:
         return f"t{header.known[col]}" if col in header.known else "CAST(NULL AS VARCHAR)"
 
@@ -324,12 +329,23 @@ def explain(path: Path, data: bytes, name: str, header: Header) -> list[str]:
 
     Runs on a private connection: the error path may be slow, the good path stays lean.
     """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        bad = data[err.start : err.start + 4]
+        return [
+            (
+                f"{name}, line {line}: byte {err.start} ({bad!r}) is not UTF-8 text: save the "
+                "file as UTF-8"
+            )
+        ]
     scratch = connect()
     try:
         problems = _structure_problems(scratch, path, data, name, header)
-        if problems:
-            return problems
-        return _value_problems(scratch, path, name, header)
+        return problems or _value_problems(scratch, path, name, header)
+    except duckdb.Error as err:
+        return [f"{name} cannot be read as CSV: {str(err).splitlines()[0]}"]
     finally:
         scratch.close()
 
@@ -358,14 +374,8 @@ def _structure_problems(scratch, path: Path, data: bytes, name: str, header: Hea
             what = f"{found} fields where the header has {len(header.names)}"
         else:
             what = _STRUCTURE.get(kind, message)
-        problems.append(f"{name}, line {line}: {what}: {_show(text.rstrip())}")
+        problems.append(f"{name}, line {line}: {what}: {v.show(text.rstrip())}")
     return problems
-
-
-def _show(value: str | None, limit: int = 60) -> str:
-    if value is None:
-        return "empty, but it"
-    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _value_problems(scratch, path: Path, name: str, header: Header) -> list[str]:
@@ -378,64 +388,4 @@ def _value_problems(scratch, path: Path, name: str, header: Header) -> list[str]
         [str(path), *params],
     )
     _number_lines(scratch, "raw", header, fast=False)
-    parts = []
-    for col, i in header.known.items():
-        if col in REQUIRED_COLUMNS:
-            parts.append(f"SELECT line_no, {i}, NULL, 'is required' FROM raw "
-                         f"WHERE t{i} IS NULL")
-        reason = v.reason_sql(col, f"t{i}")
-        if reason:
-            parts.append(f"SELECT line_no, {i}, t{i}, {reason} AS why FROM raw "
-                         f"WHERE t{i} IS NOT NULL AND why IS NOT NULL")
-    found = [
-        (line, f"{name}, line {line}, column {header.names[i]}: {_show(val)} {why}")
-        for line, i, val, why in scratch.execute(" UNION ALL ".join(parts)).fetchall()
-    ]
-    found += _cache_problems(scratch, name, header)
-    found += _duplicate_problems(scratch, name, header)
-    found += _conflict_problems(scratch, name, header)
-    return [text for _, text in sorted(found, key=lambda p: p[0])]
-
-
-def _cache_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
-    parts = {c: f"coalesce({v.int_sql(f't{header.known[c]}')}, 0)" if c in header.known else "0"
-             for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens")}
-    rows = scratch.execute(
-        f"SELECT line_no, {parts['cached_input_tokens']}, {parts['cache_write_tokens']}, "
-        f"{parts['input_tokens']} FROM raw WHERE {parts['cached_input_tokens']} + "
-        f"{parts['cache_write_tokens']} > {parts['input_tokens']}"
-    ).fetchall()
-    return [
-        (line, f"{name}, line {line}, column cached_input_tokens: cached_input_tokens + "
-               f"cache_write_tokens = {cached} + {written} is more than input_tokens = {total} "
-               "(input_tokens includes them; an empty count is 0 here)")
-        for line, cached, written, total in rows
-    ]
-
-
-def _duplicate_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
-    run, span = (f"t{header.known[c]}" for c in ("run_id", "span_id"))
-    rows = scratch.execute(
-        f"SELECT line_no, {run}, {span}, min(line_no) OVER (PARTITION BY {run}, {span}) AS first "
-        f"FROM raw WHERE {run} IS NOT NULL AND {span} IS NOT NULL QUALIFY line_no > first"
-    ).fetchall()
-    return [
-        (line, f"{name}, line {line}, column span_id: run_id/span_id {r}/{s} "
-               f"was already used on line {first}")
-        for line, r, s, first in rows
-    ]
-
-
-def _conflict_problems(scratch, name: str, header: Header) -> list[tuple[int, str]]:
-    if "success" not in header.known:
-        return []
-    run, ok = f"t{header.known['run_id']}", v.bool_sql(f"t{header.known['success']}")
-    rows = scratch.execute(
-        f"SELECT {run}, min(line_no) FILTER (WHERE {ok}), min(line_no) FILTER (WHERE NOT {ok}) "
-        f"FROM raw WHERE {run} IS NOT NULL GROUP BY {run} HAVING bool_or({ok}) AND NOT bool_and({ok})"
-    ).fetchall()
-    return [
-        (max(yes, no), f"{name}, line {max(yes, no)}, column success: run {r} has success "
-                       f"true on line {yes} and false on line {no} (one run has one outcome)")
-        for r, yes, no in rows
-    ]
+    return v.raw_problems(scratch, name, header.names, header.known)

@@ -6,7 +6,7 @@ A cell is first trimmed (spaces, tabs, CR, LF), and an empty cell becomes NULL (
 
 from __future__ import annotations
 
-from cost_model.traces import INT_COLUMNS, KINDS, TraceSet
+from cost_model.traces import INT_COLUMNS, KINDS, REQUIRED_COLUMNS, TraceSet
 
 NUMBER_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 """A decimal number: no `inf`, `NaN`, hex or digit separators (which DuckDB's casts accept)."""
@@ -16,6 +16,8 @@ ISO_RE = (
 )
 """An ISO 8601 date or date and time, with an optional offset (none = UTC)."""
 MAX_BIGINT = 2**63 - 1
+MAX_EPOCH_S = MAX_BIGINT // 10**6
+"""The largest epoch time in seconds whose microseconds fit in a BIGINT."""
 _WS = "' ', chr(9), chr(10), chr(13)"
 TIME_HINT = "ISO 8601 such as 2026-04-10T01:36:26Z, or Unix epoch seconds"
 BOOL_TRUE = ("true", "1", "yes")
@@ -60,8 +62,8 @@ def time_sql(v: str) -> str:
     return (
         f"CASE WHEN regexp_full_match({v}, '{ISO_RE}') "
         f"THEN epoch_us(TRY_CAST({v} AS TIMESTAMPTZ)) "
-        f"WHEN regexp_full_match({v}, '{NUMBER_RE}') "
-        f"THEN TRY_CAST({_decimal(v, 6)} * 1000000 AS BIGINT) END"
+        f"WHEN regexp_full_match({v}, '{NUMBER_RE}') AND abs({_decimal(v, 6)}) <= {MAX_EPOCH_S} "
+        f"THEN CAST({_decimal(v, 6)} * 1000000 AS BIGINT) END"
     )
 
 
@@ -109,40 +111,49 @@ def reason_sql(column: str, v: str) -> str | None:
     return None
 
 
-def _names(rows: list[tuple]) -> str:
-    shown = ", ".join(f"{r[0]}/{r[1]}" for r in rows[:EXAMPLES])
-    return shown + (", …" if len(rows) > EXAMPLES else "")
+def _examples(names: list[str]) -> str:
+    return ", ".join(names[:EXAMPLES]) + (", …" if len(names) > EXAMPLES else "")
 
 
-def _spans(n: int) -> str:
-    return f"{n:,} span{'' if n == 1 else 's'}"
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-# (condition, sentence after "N spans"); examples are the first spans of the file that match.
+# (condition, what the spans have, what follows); examples are the file's first such spans.
 _SPAN_WARNINGS = (
     (
         "start_us IS NOT NULL AND end_us IS NOT NULL AND end_us < start_us",
-        "end before they start (a clock that stepped back): their instants count for their "
-        "session's extent, but they add no busy time and are left out of latency statistics",
+        "Spans that end before they start (a clock that stepped back)",
+        (
+            "Their instants count for their session's extent, but they add no busy time and are "
+            "left out of latency statistics."
+        ),
     ),
     (
         "(start_us IS NULL) <> (end_us IS NULL)",
-        "have only one of start_time and end_time: that instant counts for their session's "
-        "extent, nothing else",
+        "Spans with only one of start_time and end_time",
+        "That instant counts for the session's extent, nothing else.",
     ),
     (
-        "kind = 'llm' AND input_tokens IS NULL AND cached_input_tokens IS NULL "
-        "AND cache_write_tokens IS NULL AND output_tokens IS NULL",
-        "of kind llm have no token counts (they count as zero tokens)",
+        (
+            "kind = 'llm' AND input_tokens IS NULL AND cached_input_tokens IS NULL "
+            "AND cache_write_tokens IS NULL AND output_tokens IS NULL"
+        ),
+        "llm spans without token counts",
+        "They count as zero tokens.",
     ),
     (
-        "kind <> 'llm' AND (input_tokens IS NOT NULL OR cached_input_tokens IS NOT NULL "
-        "OR cache_write_tokens IS NOT NULL OR output_tokens IS NOT NULL)",
-        "that are not llm spans have token counts, which are ignored",
+        (
+            "kind <> 'llm' AND (input_tokens IS NOT NULL OR cached_input_tokens IS NOT NULL "
+            "OR cache_write_tokens IS NOT NULL OR output_tokens IS NOT NULL)"
+        ),
+        "Token counts on spans that are not llm",
+        "The counts are ignored.",
     ),
     (
         "kind <> 'snapshot' AND bytes IS NOT NULL",
-        "that are not snapshot spans have bytes, which are ignored",
+        "bytes on spans that are not snapshot",
+        "The bytes are ignored.",
     ),
 )
 
@@ -159,35 +170,126 @@ def span_warnings(ts: TraceSet, *, success_column: bool = True) -> list[str]:
 
     `success_column` says whether the file had a success column (only the wording differs).
     """
-    conditions = [c for c, _ in _SPAN_WARNINGS]
-    counts_sql = ", ".join(f"count_if({c})" for c in conditions)
+    counts_sql = ", ".join(f"count_if({c})" for c, _, _ in _SPAN_WARNINGS)
     spans, runs, known, *counts = ts.sql(
         f"SELECT count(*), count(DISTINCT run_id), count(success), {counts_sql} FROM {{t}}"
     )[0]
     warnings = []
     if spans and not known:
-        where = f"{ts.source} has no success column" if not success_column else (
-            "No span has a success value"
-        )
+        what = "No success column" if not success_column else "No success value"
         warnings.append(
-            f"{where}: all {runs:,} run{'' if runs == 1 else 's'} ({_spans(spans)}) "
-            "count as completed."
+            f"{what}: all {_count(runs, 'run')} ({_count(spans, 'span')}) count as completed."
         )
-    for (condition, text), n in zip(_SPAN_WARNINGS, counts, strict=True):
+    for (condition, what, effect), n in zip(_SPAN_WARNINGS, counts, strict=True):
         if n:
             rows = ts.sql(
                 f"SELECT run_id, span_id FROM {{t}} WHERE {condition} ORDER BY line_no LIMIT ?",
                 [EXAMPLES + 1],
             )
-            warnings.append(f"{_spans(n)} {text}: {_names(rows)}.")
+            named = _examples([f"{r}/{s}" for r, s in rows])
+            warnings.append(f"{what}: {_count(n, 'span')} ({named}). {effect}")
     untimed = ts.sql(_UNTIMED_SESSIONS)
     if untimed:
-        named = [(r, f" (agent {a})" if a else "") for r, a, _, _ in untimed[:EXAMPLES]]
-        shown = ", ".join(r + a for r, a in named) + (", …" if len(untimed) > EXAMPLES else "")
-        n_spans = sum(r[2] for r in untimed)
+        named = _examples([r + (f" (agent {a})" if a else "") for r, a, _, _ in untimed])
+        n_spans = _count(sum(r[2] for r in untimed), "span")
         warnings.append(
-            f"{len(untimed):,} session{'' if len(untimed) == 1 else 's'} ({_spans(n_spans)}) "
-            "have no known time and are left out of runtime, concurrency and time-billed "
-            f"costs: {shown}."
+            f"Sessions with no known time: {_count(len(untimed), 'session')}, {n_spans} "
+            f"({named}). They are left out of runtime, concurrency and time-billed costs."
         )
     return warnings
+
+
+# The problems of a rejected file, from a table `raw` of its trimmed cells: `line_no` and one
+# column `t<i>` per column of the file. Each is (line, sentence), to be sorted by line.
+
+
+def raw_problems(scratch, name: str, names: list[str], known: dict[str, int]) -> list[str]:
+    """Cells that do not convert, empty required cells, duplicates and success conflicts, in
+    the order of the file. `names` are the file's column names, `known` maps a known column
+    to its position."""
+    parts = []
+    for col, i in known.items():
+        if col in REQUIRED_COLUMNS:
+            parts.append(f"SELECT line_no, {i}, NULL, 'is required' FROM raw WHERE t{i} IS NULL")
+        reason = reason_sql(col, f"t{i}")
+        if reason:
+            parts.append(
+                f"SELECT line_no, {i}, t{i}, {reason} AS why FROM raw "
+                f"WHERE t{i} IS NOT NULL AND why IS NOT NULL"
+            )
+    found = [
+        (line, f"{name}, line {line}, column {names[i]}: {show(val)} {why}")
+        for line, i, val, why in scratch.execute(" UNION ALL ".join(parts)).fetchall()
+    ]
+    found += _cache_problems(scratch, name, known)
+    found += _duplicate_problems(scratch, name, known)
+    found += _conflict_problems(scratch, name, known)
+    return [text for _, text in sorted(found, key=lambda p: p[0])]
+
+
+def show(value: str | None, limit: int = 60) -> str:
+    """A cell value for a message: quoted, shortened."""
+    if value is None:
+        return "empty, but it"
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _cache_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[int, str]]:
+    parts = {
+        c: f"coalesce({int_sql(f't{known[c]}')}, 0)" if c in known else "0"
+        for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens")
+    }
+    rows = scratch.execute(
+        f"SELECT line_no, {parts['cached_input_tokens']}, {parts['cache_write_tokens']}, "
+        f"{parts['input_tokens']} FROM raw WHERE {parts['cached_input_tokens']} + "
+        f"{parts['cache_write_tokens']} > {parts['input_tokens']}"
+    ).fetchall()
+    return [
+        (
+            line,
+            (
+                f"{name}, line {line}, column cached_input_tokens: cached_input_tokens + "
+                f"cache_write_tokens = {cached} + {written} is more than input_tokens = {total} "
+                "(input_tokens includes them; an empty count is 0 here)"
+            ),
+        )
+        for line, cached, written, total in rows
+    ]
+
+
+def _duplicate_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[int, str]]:
+    run, span = (f"t{known[c]}" for c in ("run_id", "span_id"))
+    rows = scratch.execute(
+        f"SELECT line_no, {run}, {span}, min(line_no) OVER (PARTITION BY {run}, {span}) AS first "
+        f"FROM raw WHERE {run} IS NOT NULL AND {span} IS NOT NULL QUALIFY line_no > first"
+    ).fetchall()
+    return [
+        (
+            line,
+            (
+                f"{name}, line {line}, column span_id: run_id/span_id {r}/{s} "
+                f"was already used on line {first}"
+            ),
+        )
+        for line, r, s, first in rows
+    ]
+
+
+def _conflict_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[int, str]]:
+    if "success" not in known:
+        return []
+    run, ok = f"t{known['run_id']}", bool_sql(f"t{known['success']}")
+    rows = scratch.execute(
+        f"SELECT {run}, min(line_no) FILTER (WHERE {ok}), min(line_no) FILTER (WHERE NOT {ok}) "
+        f"FROM raw WHERE {run} IS NOT NULL GROUP BY {run} HAVING bool_or({ok}) AND NOT bool_and({ok})"
+    ).fetchall()
+    return [
+        (
+            max(yes, no),
+            (
+                f"{name}, line {max(yes, no)}, column success: run {r} has success "
+                f"true on line {yes} and false on line {no} (one run has one outcome)"
+            ),
+        )
+        for r, yes, no in rows
+    ]
