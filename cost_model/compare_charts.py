@@ -133,7 +133,7 @@ def display_table(results: list[dict], recorded_usd: float | None = None) -> pd.
     """The comparison table for people: one row per plan, amounts as text ('—' = undefined).
 
     Columns: Plan, Total, Recorded (only with a recorded cost), Per run, Per completed task,
-    one per component, Cold starts, Replicas, Unpriced llm calls.
+    one per component, "Cold starts, count", Replicas, Unpriced llm calls.
     """
     rows = []
     for r in results:
@@ -143,7 +143,7 @@ def display_table(results: list[dict], recorded_usd: float | None = None) -> pd.
         row["Per run"] = fmt_usd(r["per_run_usd"])
         row["Per completed task"] = fmt_usd(r["per_completed_task_usd"])
         row |= {COMPONENT_LABELS[k]: fmt_usd(r["components"][k]) for k in COMPONENTS}
-        row["Cold starts"] = fmt_number(r["cold_starts"])
+        row["Cold starts, count"] = fmt_number(r["cold_starts"])
         row["Replicas"] = fmt_number(r["replicas"])
         row["Unpriced llm calls"] = fmt_number(r["unpriced_llm_calls"])
         rows.append(row)

@@ -48,7 +48,8 @@ def test_choosing_plans_changes_the_table_and_the_chart(compare):
     assert not at.exception
     assert list(after["Plan"]) == [MODAL, TOKENS]
     assert not before.equals(after)
-    assert after.loc[0, "Cold starts"] != "—"  # the Modal plan has a cold_start block
+    assert after.loc[0, "Cold starts, count"] != "—"  # the Modal plan has a cold_start block
+    assert after.loc[1, "Cold starts, count"] == "—"
     bars = {t["name"] for t in figure(at)["data"]}
     assert {"Session time", "Cold starts", "Tokens"} <= bars
 
@@ -74,7 +75,7 @@ def test_a_users_plan_is_offered_and_priced_by_hand_on_a_small_data_set(app, tmp
     # 3 tool calls at $1; 2 runs; 1 completed; recorded $0.50
     assert (row["Total"], row["Per run"], row["Per completed task"]) == ("$3.00", "$1.50", "$3.00")
     assert row["Recorded"] == "$0.5"
-    assert row["Cold starts"] == "—"
+    assert row["Cold starts, count"] == "—"
 
 
 def test_the_choice_of_plans_survives_a_visit_to_another_page(compare):

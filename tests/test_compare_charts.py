@@ -29,12 +29,16 @@ def result(name, warnings=(), **components):
     }
 
 
-RESULTS = [result("A", tokens=6.0, session_time=2.0), result("B", tokens=1.0, capacity=7.0)]
+RESULTS = [
+    result("A", tokens=6.0, session_time=2.0, cold_start=0.5),
+    result("B", tokens=1.0, capacity=7.0),
+]
+RESULTS[0]["cold_starts"] = 5
 
 
 def test_chart_stacks_one_bar_trace_per_component_that_costs_something():
     fig = components_chart(RESULTS)
-    assert [t.name for t in fig.data] == ["Tokens", "Session time", "Capacity"]
+    assert [t.name for t in fig.data] == ["Tokens", "Session time", "Cold starts", "Capacity"]
     assert fig.layout.barmode == "stack"
     assert list(fig.data[0].x) == [6.0, 1.0] and list(fig.data[0].y) == ["A", "B"]
 
@@ -42,6 +46,7 @@ def test_chart_stacks_one_bar_trace_per_component_that_costs_something():
 def test_chart_per_run_divides_every_amount_and_the_recorded_line():
     fig = components_chart(RESULTS, basis="per_run", by=4, recorded_usd=10.0)
     assert list(fig.data[0].x) == [1.5, 0.25]
+    assert fig.data[0].customdata[0] == "$1.50"
     assert fig.layout.shapes[0].x0 == 2.5
     assert fig.layout.title.text == "Cost by component · per run"
 
@@ -61,7 +66,9 @@ def test_divisor_of_a_basis_is_undefined_without_runs():
 def test_table_shows_money_counts_and_dashes_for_unknowns():
     table = display_table(RESULTS, recorded_usd=12.5)
     assert list(table.columns[:5]) == ["Plan", "Total", "Recorded", "Per run", "Per completed task"]
-    assert table.loc[0, "Total"] == "$8.00"
+    assert table.columns.is_unique
+    assert table.loc[0, "Total"] == "$8.50"
+    assert (table.loc[0, "Cold starts"], table.loc[0, "Cold starts, count"]) == ("$0.5", "5")
     assert table.loc[1, "Capacity"] == "$7.00"
     assert table.loc[0, "Replicas"] == "—" and table.loc[1, "Replicas"] == "3"
     assert "Recorded" not in display_table(RESULTS)
