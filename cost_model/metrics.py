@@ -43,6 +43,11 @@ def _s(us) -> float | None:
     return None if us is None else float(us) / 1e6
 
 
+def _seconds(keys: Sequence[str], values: Sequence | None) -> dict:
+    """Keys to µs values as seconds; all None when `values` is (a quantile over no values)."""
+    return {k: _s(v) for k, v in zip(keys, values or [None] * len(keys))}
+
+
 def _ratio(num, den) -> float | None:
     """num / den, or None when either is unknown or den is 0."""
     if num is None or den is None or den == 0:
@@ -105,14 +110,15 @@ class _Query:
 def _stats(row: Sequence) -> dict:
     """{total, mean, p50, p95, max} in seconds from (sum, avg, [p50, p95], max) in µs."""
     total, mean, quantiles, top = row
-    p50, p95 = quantiles if quantiles is not None else (None, None)
-    return {"total": _s(total), "mean": _s(mean), "p50": _s(p50), "p95": _s(p95), "max": _s(top)}
-
-
-def _stat_sql(expr: str) -> str:
     return (
-        f"sum({expr}), avg({expr}), quantile_cont(CAST({expr} AS DOUBLE), [0.5, 0.95]), max({expr})"
+        _seconds(("total", "mean"), (total, mean))
+        | _seconds(("p50", "p95"), quantiles)
+        | {"max": _s(top)}
     )
+
+
+def _stat_sql(x: str) -> str:
+    return f"sum({x}), avg({x}), quantile_cont(CAST({x} AS DOUBLE), [0.5, 0.95]), max({x})"
 
 
 def _session_metrics(q: _Query) -> dict:
@@ -210,7 +216,6 @@ def _span_metrics(q: _Query, runs: int) -> dict:
             quantile_cont(CAST(bytes AS DOUBLE), 0.95) FILTER (WHERE kind = 'snapshot') AS bytes_p95
         FROM (SELECT *, CAST({_LATENCY} AS DOUBLE) AS lat FROM {{t}})"""
     )
-    p50, p95, p99 = r["lat_q"] or (None, None, None)
     bytes_total = r["snapshot_bytes"]
     return {
         "spans": r["spans"],
@@ -219,12 +224,7 @@ def _span_metrics(q: _Query, runs: int) -> dict:
         "tools": {
             "calls": r["tool_calls"],
             "calls_per_run": _ratio(r["tool_calls"], runs),
-            "latency_s": {
-                "mean": _s(r["lat_mean"]),
-                "p50": _s(p50),
-                "p95": _s(p95),
-                "p99": _s(p99),
-            },
+            "latency_s": {"mean": _s(r["lat_mean"])} | _seconds(("p50", "p95", "p99"), r["lat_q"]),
         },
         "snapshots": {
             "count": r["snapshots"],
@@ -244,13 +244,7 @@ def _tools_by_name(q: _Query) -> list[dict]:
         GROUP BY name ORDER BY name NULLS LAST"""
     )
     return [
-        {
-            "name": name,
-            "calls": calls,
-            "mean": _s(mean),
-            "p50": _s(qs[0]) if qs else None,
-            "p95": _s(qs[1]) if qs else None,
-        }
+        {"name": name, "calls": calls, "mean": _s(mean)} | _seconds(("p50", "p95"), qs)
         for name, calls, mean, qs in rows
     ]
 
@@ -278,29 +272,17 @@ def compute_metrics(ts: TraceSet) -> dict:
         runs = _runs(q)
         sessions = _session_metrics(q)
         spans = _span_metrics(q, runs["runs"])
-        concurrency = _concurrency(q, sessions["runtime_s"]["total"], sessions["window"]["seconds"])
+        runtime_s = sessions["runtime_s"]["total"]
+        concurrency = _concurrency(q, runtime_s, sessions["window"]["seconds"])
         spans["tools"]["by_name"] = _tools_by_name(q)
-        snapshots = spans["snapshots"]
-        hours = _ratio(sessions["runtime_s"]["total"], 3600)
-        snapshots["per_session_hour"] = _ratio(snapshots["count"], hours)
-        snapshots["mean_interval_s"] = _snapshot_interval_s(q)
+        spans["snapshots"]["per_session_hour"] = _ratio(
+            spans["snapshots"]["count"], _ratio(runtime_s, 3600)
+        )
+        spans["snapshots"]["mean_interval_s"] = _snapshot_interval_s(q)
     finally:
         q.close()
-    return {
-        **runs,
-        "sessions": sessions["sessions"],
-        "spans": spans["spans"],
-        "window": sessions["window"],
-        "runtime_s": sessions["runtime_s"],
-        "active_s": sessions["active_s"],
-        "idle_s": sessions["idle_s"],
-        "concurrency": concurrency,
-        "llm": spans["llm"],
-        "tools": spans["tools"],
-        "snapshots": snapshots,
-        "recorded_cost_usd": spans["recorded_cost_usd"],
-        "warnings": list(ts.warnings),
-    }
+    head = {**runs, "sessions": sessions.pop("sessions"), "spans": spans.pop("spans")}
+    return head | sessions | {"concurrency": concurrency} | spans | {"warnings": list(ts.warnings)}
 
 
 _PER_RUN_SQL = f"""
@@ -376,16 +358,15 @@ def concurrency_steps(ts: TraceSet) -> pd.DataFrame:
 
 
 def session_runtimes(ts: TraceSet) -> pd.DataFrame:
-    """One row per session: run_id, agent_id, start (UTC), spans, runtime_s, active_s, idle_s,
-    llm_busy_s, tool_busy_s (seconds; null for a session with no known time). Sorted by start."""
+    """One row per session: run_id, agent_id, start (UTC), spans, runtime_s, active_s,
+    llm_busy_s, tool_busy_s, idle_s (seconds; null for a session with no known time), sorted by
+    start (untimed sessions last)."""
     frame = sessions_frame(ts)
     out = frame[["run_id", "agent_id", "spans"]].copy()
     out.insert(2, "start", pd.to_datetime(frame["start_us"].astype("Int64"), unit="us", utc=True))
-    out["runtime_s"] = frame["runtime_us"].astype("Float64") / 1e6
-    out["active_s"] = frame["active_us"].astype("Float64") / 1e6
+    for label in ("runtime", "active", "llm_busy", "tool_busy"):
+        out[f"{label}_s"] = frame[f"{label}_us"].astype("Float64") / 1e6
     out["idle_s"] = out["runtime_s"] - out["active_s"]
-    out["llm_busy_s"] = frame["llm_busy_us"].astype("Float64") / 1e6
-    out["tool_busy_s"] = frame["tool_busy_us"].astype("Float64") / 1e6
     return out
 
 
