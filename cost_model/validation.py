@@ -235,8 +235,9 @@ def show(value: str | None, limit: int = 60) -> str:
 
 
 def _cache_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[int, str]]:
+    # A negative count is reported as such; here it counts as 0.
     parts = {
-        c: f"coalesce({int_sql(f't{known[c]}')}, 0)" if c in known else "0"
+        c: f"greatest(coalesce({int_sql(f't{known[c]}')}, 0), 0)" if c in known else "0"
         for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens")
     }
     rows = scratch.execute(
