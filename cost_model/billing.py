@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 import numpy as np
 import pandas as pd
 
-from cost_model.coldstart import count_cold_starts
+from cost_model.coldstart import count_cold_starts, peak_concurrency
 from cost_model.sessions import sessions_frame
 from cost_model.traces import TraceSet
 
@@ -113,17 +113,6 @@ def _token_sums(ts: TraceSet, thresholds: list[int]) -> list[tuple]:
             params.append(threshold)
     query = f"SELECT name, {', '.join(columns)} FROM {{t}} WHERE kind = 'llm' GROUP BY name"
     return [tuple(v or 0 if i else v for i, v in enumerate(row)) for row in ts.sql(query, params)]
-
-
-def peak_concurrency(starts_us: np.ndarray, ends_us: np.ndarray) -> int:
-    """The most extents [start, end) that overlap at one instant (an end meets a start)."""
-    if len(starts_us) == 0:
-        return 0
-    starts = np.sort(np.asarray(starts_us, dtype=np.int64))
-    ends = np.sort(np.asarray(ends_us, dtype=np.int64))
-    # Just after the i-th start: i + 1 sessions started, those with end <= that start are over.
-    running = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
-    return int(running.max())
 
 
 def measure(ts: TraceSet, plans=()) -> Usage:
@@ -316,8 +305,9 @@ class _Bill:
         need = math.ceil(peak / block.sessions_per_replica)
         if block.replicas != "auto" and need > self.replicas:
             self.warnings.append(
-                f"Peak concurrency {peak} needs {_plural(need, 'replica')} of "
-                f"{block.sessions_per_replica:g} sessions; the plan bills {self.replicas}."
+                f"Peak concurrency {peak} needs {_plural(need, 'replica')} at "
+                f"{_plural(block.sessions_per_replica, 'session')} each; "
+                f"the plan bills {self.replicas}."
             )
 
     def _tiers(self) -> None:
@@ -336,12 +326,20 @@ class _Bill:
     def _token_warnings(self) -> None:
         if self.unpriced:
             self.warnings.append(
-                f"{_plural(self.unpriced, 'llm span')} match no rate card of this plan "
-                "and cost nothing for tokens."
+                f"{_plural(self.unpriced, 'llm span')} "
+                + (
+                    "matches no rate card of this plan and costs"
+                    if self.unpriced == 1
+                    else "match no rate card of this plan and cost"
+                )
+                + " nothing for tokens."
             )
         if self.plan.tokens and self.usage.calls_without_usage:
-            n = _plural(self.usage.calls_without_usage, "llm span")
-            self.warnings.append(f"{n} without token counts count as 0 tokens.")
+            n = self.usage.calls_without_usage
+            self.warnings.append(
+                f"{_plural(n, 'llm span')} without token counts "
+                f"{'counts' if n == 1 else 'count'} as 0 tokens."
+            )
 
     def _untimed_warning(self) -> None:
         plan = self.plan
@@ -349,8 +347,9 @@ class _Bill:
         timed_blocks = (plan.session_time, plan.active_time, plan.cold_start)
         if untimed and any(b is not None for b in timed_blocks):
             self.warnings.append(
-                f"{_plural(untimed, 'session')} with no known time are left out of "
-                "session_time, active_time and cold starts."
+                f"{_plural(untimed, 'session')} with no known time "
+                f"{'is' if untimed == 1 else 'are'} left out of session_time, active_time "
+                "and cold starts."
             )
 
     def _result(self) -> dict:

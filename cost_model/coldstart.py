@@ -1,4 +1,4 @@
-"""Cold starts (SPEC §3 `cold_start`): which sessions find no warm instance.
+"""Sessions as extents in time: cold starts (SPEC §3 `cold_start`) and peak concurrency (§2).
 
 Sessions are taken in order of start. Each needs an instance: one freed at or before its start
 and, unless the instance is always warm, at most the idle timeout before it. The most recently
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+
+import numpy as np
 
 # Sorts before any real instant: an always-warm instance that has not run yet.
 _NEVER = float("-inf")
@@ -62,3 +64,14 @@ def _best(free_warm: list, free_idle: list) -> list | None:
         return free_warm
     # Smaller (-freed at, instance) is better: freed later, or created earlier on a tie.
     return free_warm if free_warm[0] <= free_idle[0] else free_idle
+
+
+def peak_concurrency(starts_us: np.ndarray, ends_us: np.ndarray) -> int:
+    """The most extents [start, end) that overlap at one instant (an end meets a start)."""
+    if len(starts_us) == 0:
+        return 0
+    starts = np.sort(np.asarray(starts_us, dtype=np.int64))
+    ends = np.sort(np.asarray(ends_us, dtype=np.int64))
+    # Just after the i-th start: i + 1 sessions started, those with end <= that start are over.
+    running = np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")
+    return int(running.max())

@@ -128,7 +128,7 @@ def test_untimed_sessions_are_left_out_of_time_billing_with_a_warning(traces):
     cost = bill(ts, session_time={"per_second": 1, "minimum_s": 10})
     assert cost["components"]["session_time"] == pytest.approx(10)
     assert cost["warnings"] == [
-        "1 session with no known time are left out of session_time, active_time and cold starts."
+        "1 session with no known time is left out of session_time, active_time and cold starts."
     ]
 
 
@@ -212,6 +212,9 @@ def test_a_span_without_a_name_fits_only_the_star_pattern(traces):
     cost = bill(ts, tokens=cards)
     assert cost["components"]["tokens"] == pytest.approx(1)
     assert cost["unpriced_llm_calls"] == 1
+    assert cost["warnings"] == [
+        "1 llm span matches no rate card of this plan and costs nothing for tokens."
+    ]
 
 
 def test_spans_no_card_fits_are_unpriced_counted_and_warned(traces):
@@ -292,7 +295,7 @@ def test_unknown_token_counts_count_as_zero_and_are_warned(traces):
     )
     cost = bill(ts, tokens=[{"input_per_mtok": 1, "output_per_mtok": 3}])
     assert cost["components"]["tokens"] == pytest.approx(3)
-    assert cost["warnings"] == ["1 llm span without token counts count as 0 tokens."]
+    assert cost["warnings"] == ["1 llm span without token counts counts as 0 tokens."]
 
 
 # requests
@@ -388,7 +391,7 @@ def test_fixed_replicas_bill_their_number_and_warn_when_too_few(traces):
     assert cost["replicas"] == 1
     assert cost["components"]["capacity"] == pytest.approx(20)
     assert cost["warnings"] == [
-        "Peak concurrency 3 needs 3 replicas of 1 sessions; the plan bills 1."
+        "Peak concurrency 3 needs 3 replicas at 1 session each; the plan bills 1."
     ]
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cost_model.coldstart import count_cold_starts
+from cost_model.coldstart import count_cold_starts, peak_concurrency
 
 
 def brute_force_cold_starts(sessions, idle_timeout_us, warm_instances):
@@ -61,3 +62,13 @@ def test_heap_count_equals_a_direct_simulation(sessions, idle_timeout_us, warm_i
     ends = [e for _, e in ordered]
     expected = brute_force_cold_starts(ordered, idle_timeout_us, warm_instances)
     assert count_cold_starts(starts, ends, idle_timeout_us, warm_instances) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(sessions_strategy)
+def test_peak_concurrency_is_the_most_extents_covering_one_start(sessions):
+    # The count of half-open extents only rises at a start, so the starts are the instants to try.
+    expected = max((sum(s <= t < e for s, e in sessions) for t, _ in sessions), default=0)
+    starts = np.array([s for s, _ in sessions], dtype=np.int64)
+    ends = np.array([e for _, e in sessions], dtype=np.int64)
+    assert peak_concurrency(starts, ends) == expected
