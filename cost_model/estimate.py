@@ -186,16 +186,20 @@ def _running(t: np.ndarray, x: np.ndarray, runtimes, after: bool) -> np.ndarray:
 
 
 def _range_max(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """max a[:, lo..hi] (inclusive) per range and row, from a sparse table; 0 where empty."""
-    levels = [a]
-    while 2 ** len(levels) <= a.shape[1]:
-        prev, half = levels[-1], 2 ** (len(levels) - 1)
-        levels.append(np.maximum(prev[:, :-half], prev[:, half:]))
+    """max a[:, lo..hi] (inclusive) per range and row, from a sparse table; 0 where empty.
+    The table is built only as deep as the longest range needs (short idle timeouts see few
+    arrivals)."""
     out = np.zeros(a.shape, dtype=a.dtype)
     length = hi - lo + 1
-    level = np.zeros(lo.size, dtype=np.int64)
     ok = length > 0
+    if not ok.any():
+        return out
+    level = np.zeros(lo.size, dtype=np.int64)
     level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
+    levels = [a]
+    for k in range(1, int(level.max()) + 1):
+        half = 2 ** (k - 1)
+        levels.append(np.maximum(levels[-1][:, :-half], levels[-1][:, half:]))
     for k in np.unique(level[ok]):
         m = ok & (level == k)
         out[:, m] = np.maximum(levels[k][:, lo[m]], levels[k][:, hi[m] - 2**k + 1])
@@ -287,11 +291,18 @@ def _month_usd(plan, attempt: dict, attempts: float, peak, cold) -> dict[str, np
 
 CHUNK_CELLS = 2_000_000
 """At most this many (point, arrival) cells are held at once."""
+SWEEP_CELLS = 600_000
+"""A horizon sweep reads arrivals at no more (point, arrival) cells; points in between are
+interpolated."""
 
 
-def _arrival_effects(workload, agents, plans, need_peak: bool) -> tuple[np.ndarray, dict]:
+def _arrival_effects(workload, agents, plans, need_peak: bool, max_cells: int | None):
     """Peak sessions and cold starts per (idle timeout, warm instances), at each point (the
-    peak stays 0 unless it is needed: asked for, or a plan has capacity or tiers)."""
+    peak stays 0 unless it is needed: asked for, or a plan has capacity or tiers).
+
+    With `max_cells`, when points × arrivals exceed it, they are computed at evenly spaced
+    points only and interpolated in between (the peak rounded up).
+    """
     need_peak = need_peak or any(p.capacity or p.concurrency_tiers for p in plans)
     keys = {
         (p.cold_start.idle_timeout_s, p.cold_start.warm_instances)
@@ -299,30 +310,41 @@ def _arrival_effects(workload, agents, plans, need_peak: bool) -> tuple[np.ndarr
         if p.cold_start is not None
     }
     points = agents[0][0].n.size
-    peak = np.zeros(points, dtype=np.int64)
-    cold = {k: np.zeros(points) for k in keys}
     t = month_arrivals_s(workload) if need_peak or keys else np.zeros(0)
     if t.size == 0:
-        return peak, cold
+        return np.zeros(points, dtype=np.int64), {k: np.zeros(points) for k in keys}
+    at = np.arange(points)
+    if max_cells and points * t.size > max_cells:
+        at = np.unique(np.linspace(0, points - 1, max(2, max_cells // t.size)).round())
+        at = at.astype(np.int64)
+    peak = np.zeros(at.size, dtype=np.int64)
+    cold = {k: np.zeros(at.size) for k in keys}
     step = max(1, CHUNK_CELLS // t.size)
-    for start in range(0, points, step):
+    for start in range(0, at.size, step):
         part = slice(start, start + step)
-        runtimes = [(a.runtime_s[part], c) for a, c in agents]
+        runtimes = [(a.runtime_s[at[part]], c) for a, c in agents]
         after = _running(t, t, runtimes, after=True)
         peak[part] = after.max(axis=1)
         for key in keys:
             cold[key][part] = _cold_starts(t, runtimes, after, *key)
+    if at.size < points:
+        every = np.arange(points)
+        peak = np.ceil(np.interp(every, at, peak)).astype(np.int64)
+        cold = {k: np.interp(every, at, v) for k, v in cold.items()}
     return peak, cold
 
 
-def evaluate(workload: Workload, plans, main_steps, need_peak: bool = True) -> dict:
+def evaluate(
+    workload: Workload, plans, main_steps, need_peak: bool = True, max_cells: int | None = None
+) -> dict:
     """The estimate at each main-agent step count of `main_steps`, as arrays: per-attempt
     quantities, concurrency and, per plan, per-month components and totals. Without
-    `need_peak`, the peak is computed only where a plan's cost depends on it."""
+    `need_peak`, the peak is computed only where a plan's cost depends on it; `max_cells`
+    bounds the work on arrivals (see `_arrival_effects`)."""
     main_steps = np.atleast_1d(np.asarray(main_steps, dtype=np.int64))
     agents = _agents(workload, main_steps)
     attempts = workload.tasks_per_month / workload.success_rate
-    peak, cold = _arrival_effects(workload, agents, plans, need_peak)
+    peak, cold = _arrival_effects(workload, agents, plans, need_peak, max_cells)
     rate = attempts / (30 * workload.active_hours_per_day * 3600)
     runtime = sum(c * a.runtime_s for a, c in agents)
     results = []
@@ -418,14 +440,18 @@ def estimate(workload: Workload, plans) -> dict:
 
 def horizon_sweep(workload: Workload, plans, steps_values) -> pd.DataFrame:
     """Cost per completed task (USD) as the main agent's step count varies: a `steps` column and
-    one column per plan (by name), one row per value of `steps_values` (each at least 1)."""
+    one column per plan (by name), one row per value of `steps_values` (each at least 1).
+
+    Sub-agents keep their own step count. With many arrivals, peak and cold starts are read at
+    some of the points and interpolated between them (`SWEEP_CELLS`).
+    """
     plans = list(plans)
     steps = np.unique(np.asarray(steps_values, dtype=np.int64))
     if steps.size == 0:
         return pd.DataFrame({"steps": steps} | {p.name: [] for p in plans})
     if steps[0] < 1:
         raise ValueError(f"steps must be at least 1, not {steps[0]}")
-    ev = evaluate(workload, plans, steps, need_peak=False)
+    ev = evaluate(workload, plans, steps, need_peak=False, max_cells=SWEEP_CELLS)
     return pd.DataFrame({"steps": steps} | {r["plan"].name: r["per_task"] for r in ev["plans"]})
 
 

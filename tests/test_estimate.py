@@ -379,3 +379,16 @@ def test_a_fractional_tool_call_count_bills_the_expected_rounded_runtime():
     assert got["session_time"] == pytest.approx(18.75)
     # Tool time 0, 10 or 20 s: billed 0, 15 or 30 s: 15 s on average.
     assert got["active_time"] == pytest.approx(1500)
+
+
+def test_a_sweep_over_many_arrivals_reads_them_at_some_points_and_interpolates(monkeypatch):
+    import cost_model.estimate as estimate_module
+
+    w = small(tasks_per_month=2000, steps=30)
+    p = plan(session_time={"per_second": 0.001}, cold_start={"idle_timeout_s": 60, "fee": 1})
+    full = horizon_sweep(w, [p], range(1, 41))["p"].to_numpy()
+    monkeypatch.setattr(estimate_module, "SWEEP_CELLS", 4 * month_arrivals_s(w).size)
+    coarse = horizon_sweep(w, [p], range(1, 41))["p"].to_numpy()
+    # Four points are exact (steps 1, 14, 27, 40); the rest lie between their neighbours.
+    assert coarse[[0, 13, 26, 39]] == pytest.approx(full[[0, 13, 26, 39]])
+    assert coarse == pytest.approx(full, rel=0.05)
