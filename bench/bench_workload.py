@@ -58,9 +58,11 @@ def main() -> None:
     for tasks in args.tasks:
         w = Workload(tasks_per_month=tasks)
         estimate(w, plans)  # warm imports and caches
-        e_ms = best_ms(lambda: estimate(w, plans), args.repeat)
-        s_ms = best_ms(lambda: horizon_sweep(w, plans, steps), args.repeat)
-        both_ms = best_ms(lambda: (estimate(w, plans), horizon_sweep(w, plans, steps)), args.repeat)
+        e_ms = best_ms(lambda w=w: estimate(w, plans), args.repeat)
+        s_ms = best_ms(lambda w=w: horizon_sweep(w, plans, steps), args.repeat)
+        both_ms = best_ms(
+            lambda w=w: (estimate(w, plans), horizon_sweep(w, plans, steps)), args.repeat
+        )
         found = len(crossovers(horizon_sweep(w, plans, steps)))
         attempts = tasks / w.success_rate
         print(f"{tasks:12.0f} {attempts:9.0f} {e_ms:12.1f} {s_ms:9.1f} {both_ms:8.1f} {found}")
