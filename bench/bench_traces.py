@@ -300,6 +300,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (other work slows every figure)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         print(f"{'spans':>9} {'impl':>8} {'load s':>7} {'metrics s':>9} {'total s':>7} "
