@@ -6,10 +6,11 @@ simulator in a benchmark, a placeholder for a failed call) are left out of the s
 are not part of the agent being priced, and their time counts as harness overhead.
 
 The fit, parameter by parameter:
-- token growth: least squares of each step's input tokens over its step index, with one intercept
-  for main agents (`prompt_tokens`), one for sub-agents and one after a compaction, and one common
-  slope `a` = output + tool calls · result tokens per step; a step whose context is smaller than
-  the one before starts a compaction, when those drops fit one threshold (else they are noise);
+- token growth: every stretch of growth starts at the mean first context of its kind (main agent:
+  `prompt_tokens`; sub-agent; after a compaction: `compacted_tokens`), and the growth per step
+  `a` = output + tool calls · result tokens is the least-squares slope of input tokens over the
+  step index from there; a step whose context is smaller than the one before starts a
+  compaction, when those drops fit one threshold (else they are noise and are ignored);
 - `cache_hit_rate` = Σ cached / Σ (x − a) over steps that are not the first of a context, and
   `system_prompt_tokens` from the first steps; with no cache data at all the rate is 0;
 - timing: least squares of call duration over uncached input and output tokens (with an
@@ -169,16 +170,21 @@ def _after_drop(new_session: np.ndarray, drop: np.ndarray) -> np.ndarray:
 
 
 def _growth_fit(known, new_session, drop):
-    """Least squares of input tokens over the step index within each stretch of growth: the
-    intercepts (main agent, sub-agent, after a compaction) and the common slope `a`."""
+    """Each stretch of growth starts at its group's mean first context (main agent, sub-agent,
+    after a compaction); the common slope `a` is the least-squares fit of the rest over the step
+    index. Returns the three intercepts (NaN for a group with no stretch) and `a`."""
     starts = new_session | drop
+    seg = np.cumsum(starts) - 1
     j = known["j"].to_numpy()
-    jseg = j - j[np.flatnonzero(starts)][np.cumsum(starts) - 1]
-    post = _after_drop(new_session, drop)
+    x = known["x"].to_numpy()
+    jseg = j - j[np.flatnonzero(starts)][seg]
     sub = known["sub"].to_numpy(bool)
-    cols = np.column_stack([~sub & ~post, sub & ~post, post, jseg]).astype(float)
-    coef, *_ = np.linalg.lstsq(cols, known["x"].to_numpy(), rcond=None)
-    return np.maximum(coef, 0.0)
+    group = np.where(_after_drop(new_session, drop), 2, sub.astype(int))
+    intercepts = np.array([x[starts & (group == g)].mean() if (starts & (group == g)).any()
+                           else np.nan for g in range(3)])
+    rest = x - intercepts[group]
+    a = float(jseg @ rest / (jseg @ jseg)) if jseg.any() else 0.0
+    return np.r_[np.maximum(intercepts, 0.0), max(a, 0.0)]
 
 
 def _growth(steps, fields: dict) -> dict:
@@ -201,9 +207,7 @@ def _growth(steps, fields: dict) -> dict:
         else:
             drop = np.zeros_like(drop)
             coef = _growth_fit(known, new_session, drop)
-    sub = known["sub"].to_numpy(bool)
-    out = {"prompt_tokens": coef[0] if (~sub).any() else DEFAULT.prompt_tokens,
-           "subagent_prompt_tokens": coef[1] if sub.any() else DEFAULT.subagent_prompt_tokens}
+    out = {"prompt_tokens": coef[0], "subagent_prompt_tokens": coef[1]}
     output = known["output"].mean()
     if not math.isnan(output):
         out["output_tokens_per_step"] = output
@@ -230,8 +234,10 @@ def _context(threshold, compacted: float, out: dict, fields: dict) -> dict:
         return {"context_limit": limit, "compaction_at": threshold / limit,
                 "compacted_tokens": min(compacted, threshold)}
     a = out["_a"]
-    top = max(out["prompt_tokens"] + fields.get("steps", DEFAULT.steps) * a,
-              out["subagent_prompt_tokens"] + fields.get("subagent_steps", 0) * a)
+    main = out["prompt_tokens"] if math.isfinite(out["prompt_tokens"]) else DEFAULT.prompt_tokens
+    sub = out["subagent_prompt_tokens"]
+    top = max(main + fields.get("steps", DEFAULT.steps) * a,
+              sub + fields.get("subagent_steps", 0) * a if math.isfinite(sub) else 0)
     if top <= DEFAULT.compaction_threshold:
         return {}
     return {"context_limit": math.ceil(top) + 1, "compaction_at": 1.0}
