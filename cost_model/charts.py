@@ -84,7 +84,7 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
         font={"family": _FONT, "size": 12},
         height=height,
         margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0},
         hoverlabel={"font_family": _FONT},
     )
     fig.update_xaxes(title_text=x_title)
@@ -187,6 +187,8 @@ def concurrency_step(
                 hovertemplate="%{x|%Y-%m-%d %H:%M:%S} UTC<br>peak %{y} sessions<extra></extra>",
             )
         )
+    # Headroom above the peak, so that its label stays inside the plot.
+    fig.update_yaxes(range=[0, max(counts + [peak or 0, 1]) * 1.2], rangemode="tozero")
     return _layout(fig, "Concurrency over time", "Time (UTC)", "Sessions running")
 
 

@@ -55,7 +55,8 @@ if ts.attributes:
         + ". Filter by them in the sidebar."
     )
 
-runtime = metrics["runtime_s"]
+runtime, concurrency = metrics["runtime_s"], metrics["concurrency"]
+steps = common.memo(ts, concurrency_steps)
 left, right = st.columns(2, gap="medium")
 left.plotly_chart(
     charts.runtime_histogram(
@@ -63,14 +64,18 @@ left.plotly_chart(
         p50=runtime["p50"],
         p95=runtime["p95"],
     )
+    if runtime["mean"] is not None
+    else charts.empty_figure("Session runtime distribution", "No session has a known time.")
 )
 right.plotly_chart(
     charts.concurrency_step(
-        common.memo(ts, concurrency_steps),
-        average=metrics["concurrency"]["average"],
-        average_active=metrics["concurrency"]["average_active"],
-        peak=metrics["concurrency"]["peak"],
+        steps,
+        average=concurrency["average"],
+        average_active=concurrency["average_active"],
+        peak=concurrency["peak"],
     )
+    if len(steps)
+    else charts.empty_figure("Concurrency over time", "No session runs for a positive time.")
 )
 left, right = st.columns(2, gap="medium")
 latencies = common.memo(ts, tool_latencies)

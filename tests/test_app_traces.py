@@ -145,3 +145,31 @@ def test_an_upload_is_private_to_its_browser_session():
     assert list(second.session_state["datasets"]) == ["sample.csv (518 real agent runs)"]
     assert figures(second)["Runs"] == "518"
     assert first.session_state["con"] is not second.session_state["con"]
+
+
+def test_a_header_alone_is_an_empty_data_set_said_in_words(app):
+    upload(app, "empty.csv", b"run_id,span_id,kind\n")
+    assert not app.exception
+    assert not app.error
+    assert "no spans" in app.info[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_the_chosen_run_may_leave_the_data_set_when_the_filter_changes(app):
+    upload(app, "small.csv", SMALL)
+    app.selectbox(key="waterfall_run").set_value("r2").run()
+    app.selectbox(key="filter:team").set_value("red").run()
+    assert not app.exception
+    assert "Spans of r1" in plotly_figures(app)
+
+
+def test_a_file_without_times_says_so_instead_of_drawing_empty_axes(app):
+    upload(app, "untimed.csv", b"run_id,span_id,kind,name\nr1,a,llm,kimi-k2.6\nr1,b,tool,bash\n")
+    assert not app.exception
+    drawn = plotly_figures(app)
+    assert drawn["Session runtime distribution"]["layout"]["annotations"][0]["text"] == (
+        "No session has a known time."
+    )
+    assert drawn["Concurrency over time"]["layout"]["annotations"][0]["text"] == (
+        "No session runs for a positive time."
+    )
