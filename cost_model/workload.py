@@ -35,11 +35,10 @@ GROUPS = (
 )
 
 
-def _p(default, group: str, widget_max: float | None = None, **limits):
-    """A parameter: its default, its group on the Workload page, a slider's upper end, limits."""
-    extra = {"group": group}
-    if widget_max is not None:
-        extra["widget_max"] = widget_max
+def _p(default, group: str, top=None, step=None, slider: bool = False, **limits):
+    """A parameter: its default, limits, and how the Workload page shows it: its group, the
+    upper end of its widget, the widget's step and whether it is a slider."""
+    extra = {"group": group, "top": top, "step": step, "slider": slider}
     return Field(default, json_schema_extra=extra, **limits)
 
 
@@ -55,61 +54,63 @@ class Workload(BaseModel):
 
     model: str = _p("kimi-k2.6", "agent loop")
     """Text: the `name` of the main agent's `llm` spans, which plan token cards match."""
-    steps: int = _p(40, "agent loop", 400, ge=1)
+    steps: int = _p(40, "agent loop", top=400, step=1, slider=True, ge=1)
     """Count: LLM calls of the main agent per attempt."""
-    prompt_tokens: float = _p(12_000, "agent loop", 100_000, ge=0)
+    prompt_tokens: float = _p(12_000, "agent loop", top=200000, step=500, ge=0)
     """Tokens: the main agent's context at its first call."""
-    system_prompt_tokens: float = _p(8_000, "agent loop", 50_000, ge=0)
+    system_prompt_tokens: float = _p(8_000, "agent loop", top=100000, step=500, ge=0)
     """Tokens: the part of the first context that is the same for every task (cacheable)."""
-    output_tokens_per_step: float = _p(400, "agent loop", 8_000, ge=0)
+    output_tokens_per_step: float = _p(400, "agent loop", top=16000, step=50, ge=0)
     """Tokens: output of each call, reasoning included."""
-    step_overhead_s: float = _p(0.2, "agent loop", 10, ge=0)
+    step_overhead_s: float = _p(0.2, "agent loop", top=30, step=0.1, ge=0)
     """Seconds: harness time after each step's tool calls."""
 
-    cache_hit_rate: float = _p(0.9, "context and caching", 1, ge=0, le=1)
+    cache_hit_rate: float = _p(
+        0.9, "context and caching", top=1, step=0.05, slider=True, ge=0, le=1
+    )
     """Share 0–1: the part of the reusable prefix read from the prompt cache."""
-    context_limit: int = _p(262_144, "context and caching", 1_000_000, gt=0)
+    context_limit: int = _p(262_144, "context and caching", top=2000000, step=1024, gt=0)
     """Tokens: the model's context window."""
-    compaction_at: float = _p(0.8, "context and caching", 1, gt=0, le=1)
+    compaction_at: float = _p(0.8, "context and caching", top=1, step=0.05, slider=True, gt=0, le=1)
     """Share 0–1 of `context_limit`: a context that would grow beyond it is compacted."""
-    compacted_tokens: float = _p(30_000, "context and caching", 200_000, ge=0)
+    compacted_tokens: float = _p(30_000, "context and caching", top=500000, step=1000, ge=0)
     """Tokens: the context right after a compaction."""
 
-    tool_calls_per_step: float = _p(1.0, "tools", 10, ge=0)
+    tool_calls_per_step: float = _p(1.0, "tools", top=10, step=0.1, ge=0)
     """Count per step (may be fractional): tool calls after each LLM call."""
-    tool_result_tokens: float = _p(1_200, "tools", 20_000, ge=0)
+    tool_result_tokens: float = _p(1_200, "tools", top=50000, step=100, ge=0)
     """Tokens: context each tool result adds."""
-    tool_latency_s: float = _p(3.0, "tools", 120, ge=0)
+    tool_latency_s: float = _p(3.0, "tools", top=600, step=0.5, ge=0)
     """Seconds: duration of each tool call."""
 
-    subagents: int = _p(0, "sub-agents", 32, ge=0)
+    subagents: int = _p(0, "sub-agents", top=32, step=1, slider=True, ge=0)
     """Count: sub-agents per attempt, each its own session, all starting with the main agent."""
     subagent_model: str = _p("kimi-k2.6", "sub-agents")
     """Text: the `name` of the sub-agents' `llm` spans."""
-    subagent_steps: int = _p(10, "sub-agents", 200, ge=1)
+    subagent_steps: int = _p(10, "sub-agents", top=400, step=1, ge=1)
     """Count: LLM calls of each sub-agent."""
-    subagent_prompt_tokens: float = _p(4_000, "sub-agents", 100_000, ge=0)
+    subagent_prompt_tokens: float = _p(4_000, "sub-agents", top=200000, step=500, ge=0)
     """Tokens: a sub-agent's context at its first call."""
 
-    snapshot_every_steps: int = _p(0, "snapshots", 100, ge=0)
+    snapshot_every_steps: int = _p(0, "snapshots", top=100, step=1, ge=0)
     """Steps: a snapshot after every this many steps of each agent; 0 = never."""
-    snapshot_base_bytes: float = _p(50_000_000, "snapshots", 2_000_000_000, ge=0)
+    snapshot_base_bytes: float = _p(50_000_000, "snapshots", top=10000000000, step=1000000, ge=0)
     """Bytes: the fixed part of each snapshot (files, environment)."""
-    snapshot_bytes_per_token: float = _p(4.0, "snapshots", 100_000, ge=0)
+    snapshot_bytes_per_token: float = _p(4.0, "snapshots", top=100000, step=1, ge=0)
     """Bytes per token of the context at the time of the snapshot."""
 
-    ttft_s: float = _p(0.8, "model timing", 30, ge=0)
+    ttft_s: float = _p(0.8, "model timing", top=60, step=0.1, ge=0)
     """Seconds: time to first token of each call."""
-    prefill_tokens_per_s: float = _p(5_000, "model timing", 50_000, gt=0)
+    prefill_tokens_per_s: float = _p(5_000, "model timing", top=100000, step=500, gt=0)
     """Tokens per second: how fast uncached input is read."""
-    decode_tokens_per_s: float = _p(60, "model timing", 500, gt=0)
+    decode_tokens_per_s: float = _p(60, "model timing", top=1000, step=5, gt=0)
     """Tokens per second: how fast output is written."""
 
-    success_rate: float = _p(0.7, "volume", 1, gt=0, le=1)
+    success_rate: float = _p(0.7, "volume", top=1, step=0.05, slider=True, gt=0, le=1)
     """Share 0–1 (above 0): attempts that complete their task."""
-    tasks_per_month: float = _p(1_000, "volume", 100_000, ge=0)
+    tasks_per_month: float = _p(1_000, "volume", top=10000000, step=100, ge=0)
     """Count: tasks completed per month (30 days)."""
-    active_hours_per_day: float = _p(10, "volume", 24, gt=0, le=24)
+    active_hours_per_day: float = _p(10, "volume", top=24, step=0.5, slider=True, gt=0, le=24)
     """Hours (0–24]: tasks arrive at random during the first this many hours of each UTC day."""
 
     @model_validator(mode="after")
@@ -130,6 +131,47 @@ class Workload(BaseModel):
     def tokens_per_step(self) -> float:
         """Tokens: `a`, the context each step adds (its output and its tool results)."""
         return self.output_tokens_per_step + self.tool_calls_per_step * self.tool_result_tokens
+
+
+def parameter_widgets() -> list[dict]:
+    """How the Workload page shows each parameter, in the model's order: name, group, label,
+    help (the field's docstring), kind (text, int or float), lower and upper end, step, slider."""
+    specs = []
+    for name, field in Workload.model_fields.items():
+        extra = field.json_schema_extra or {}
+        if "group" not in extra:
+            continue
+        kind = {int: "int", float: "float"}.get(field.annotation, "text")
+        low = None
+        for limit in field.metadata:
+            if getattr(limit, "ge", None) is not None:
+                low = limit.ge
+            elif getattr(limit, "gt", None) is not None:
+                low = limit.gt
+        specs.append(
+            {
+                "name": name,
+                "group": extra["group"],
+                "label": _label(name),
+                "help": field.description,
+                "kind": kind,
+                "low": low,
+                "top": extra["top"],
+                "step": extra["step"],
+                "slider": extra["slider"],
+            }
+        )
+    return specs
+
+
+def _label(name: str) -> str:
+    """A parameter's name for people: 'tool_latency_s' → 'Tool latency (s)'."""
+    text = name.replace("ttft_s", "time to first token_s").replace("subagent", "sub-agent")
+    if text.endswith("_per_s"):
+        text = text[:-6] + " per second"
+    elif text.endswith("_s"):
+        text = text[:-2] + " (s)"
+    return text.replace("_", " ").capitalize()
 
 
 def parameter_groups() -> dict[str, list[str]]:
