@@ -6,14 +6,8 @@ exact (tokens, session time, active time, requests, snapshots), and a month of i
 the attempts per month.
 
 Cold starts, peak concurrency, capacity and tiers depend on how attempts overlap, so they are
-read from one month of arrivals drawn with a fixed seed (`ARRIVALS_SEED`) by the simulator's own
-arrival process: a deterministic small simulation of session extents only (no spans). The peak is
-the most sessions running just after an arrival. Cold starts use the fact that, when the most
-recently freed warm instance is always taken, the instances alive at an instant (busy or warm)
-are the most sessions that ran at once during the preceding idle timeout; an arrival that lifts
-the running sessions above that number makes up the difference in new instances. Always-warm
-instances raise that number to at least `warm_instances` (exact when the warm instances are never
-all busy, an approximation otherwise).
+read from one month of arrivals drawn with a fixed seed by the simulator's own arrival process
+(`cost_model.arrivals`): a deterministic small simulation of session extents only, no spans.
 
 A month is 30 days: capacity bills 720 replica-hours per replica and a tier its monthly fee.
 """
@@ -26,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cost_model.arrivals import cold_starts_at_points, month_arrivals_s, running
 from cost_model.billing import COMPONENTS, card_for, card_rates, replicas_for, tier_for
 from cost_model.workload import AgentSteps, Workload, agent_steps
 
-ARRIVALS_SEED = 20261201
-"""Seed of the month of arrivals the estimate reads concurrency and cold starts from."""
 MONTH_S = 30 * 86_400
 MONTH_H = MONTH_S / 3600
 
@@ -167,97 +160,6 @@ def _attempt_usd(plan, agents: list[tuple[_Agent, int]]) -> dict[str, np.ndarray
     return out
 
 
-def month_arrivals_s(workload: Workload) -> np.ndarray:
-    """Arrival instants (s from the month's start) of one 30-day month, drawn with the
-    simulator's arrival process and the fixed `ARRIVALS_SEED`."""
-    from cost_model.simulate import EPOCH_US, arrivals_us
-
-    rng = np.random.default_rng(ARRIVALS_SEED)
-    return (arrivals_us(workload, 30, rng) - EPOCH_US) / 1e6
-
-
-def _running(t: np.ndarray, x: np.ndarray, runtimes, after: bool) -> np.ndarray:
-    """Sessions running at instants x (just after them, or just before) at each point: every
-    arrival in t starts `count` sessions of each (runtimes at the points, count) of `runtimes`.
-    The result has one row per point and one column per instant."""
-    side = "right" if after else "left"
-    started = np.searchsorted(t, x, side)
-    return sum(c * (started - np.searchsorted(t, x - r[:, None], side)) for r, c in runtimes)
-
-
-def _range_max(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """max a[:, lo..hi] (inclusive) per range and row, from a sparse table; 0 where empty.
-    The table is built only as deep as the longest range needs (short idle timeouts see few
-    arrivals)."""
-    out = np.zeros(a.shape, dtype=a.dtype)
-    length = hi - lo + 1
-    ok = length > 0
-    if not ok.any():
-        return out
-    level = np.zeros(lo.size, dtype=np.int64)
-    level[ok] = np.floor(np.log2(length[ok])).astype(np.int64)
-    levels = [a]
-    for k in range(1, int(level.max()) + 1):
-        half = 2 ** (k - 1)
-        levels.append(np.maximum(levels[-1][:, :-half], levels[-1][:, half:]))
-    for k in np.unique(level[ok]):
-        m = ok & (level == k)
-        out[:, m] = np.maximum(levels[k][:, lo[m]], levels[k][:, hi[m] - 2**k + 1])
-    return out
-
-
-def _cold_starts(t, runtimes, after, idle_timeout_s: float, warm_instances: int) -> np.ndarray:
-    """Cold starts at each point; `after` = sessions running just after each arrival."""
-    if warm_instances:
-        return np.array(
-            [
-                _cold_starts_exact(
-                    t, [(r[i], c) for r, c in runtimes], idle_timeout_s, warm_instances
-                )
-                for i in range(after.shape[0])
-            ]
-        )
-    lo = np.searchsorted(t, t - idle_timeout_s, "left")
-    alive = _range_max(after, lo, np.arange(t.size) - 1)
-    alive = np.maximum(alive, _running(t, t - idle_timeout_s, runtimes, after=False))
-    return np.maximum(0, after - alive).sum(axis=1)
-
-
-def cold_starts(t: np.ndarray, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
-    """Cold starts over arrivals t (sorted, s) whose sessions have the given (runtime, count).
-
-    Without always-warm instances: instances alive just before an arrival = the most sessions
-    running at once during the idle timeout before it; the arrival's sessions beyond that are
-    cold starts (vectorised, and equal to SPEC §3's instance-by-instance rule). With always-warm
-    instances, that rule itself is run (`count_cold_starts`), one session at a time.
-    """
-    if t.size == 0:
-        return 0
-    runtimes = [(np.array([float(r)]), c) for r, c in runtimes]
-    after = _running(t, t, runtimes, after=True)
-    return int(_cold_starts(t, runtimes, after, idle_timeout_s, warm_instances)[0])
-
-
-def _cold_starts_exact(t, runtimes, idle_timeout_s: float, warm_instances: int) -> int:
-    from cost_model.coldstart import count_cold_starts
-
-    t_us = np.rint(t * 1e6).astype(np.int64)
-    starts = np.concatenate([np.repeat(t_us, c) for _, c in runtimes])
-    ends = np.concatenate([np.repeat(t_us + round(r * 1e6), c) for r, c in runtimes])
-    order = np.lexsort((ends, starts))
-    return count_cold_starts(
-        starts[order].tolist(), ends[order].tolist(), round(idle_timeout_s * 1e6), warm_instances
-    )
-
-
-def peak_sessions(t: np.ndarray, runtimes) -> int:
-    """The most sessions running at one instant (always just after an arrival)."""
-    if t.size == 0:
-        return 0
-    runtimes = [(np.array([float(r)]), c) for r, c in runtimes]
-    return int(_running(t, t, runtimes, after=True).max())
-
-
 def _agents(workload: Workload, main_steps: np.ndarray) -> list[tuple[_Agent, int]]:
     """The session types of an attempt: the main agent at each point's step count, and the
     sub-agents (the same at every point)."""
@@ -323,10 +225,10 @@ def _arrival_effects(workload, agents, plans, need_peak: bool, max_cells: int | 
     for start in range(0, at.size, step):
         part = slice(start, start + step)
         runtimes = [(a.runtime_s[at[part]], c) for a, c in agents]
-        after = _running(t, t, runtimes, after=True)
+        after = running(t, t, runtimes, after=True)
         peak[part] = after.max(axis=1)
         for key in keys:
-            cold[key][part] = _cold_starts(t, runtimes, after, *key)
+            cold[key][part] = cold_starts_at_points(t, runtimes, after, *key)
     if at.size < points:
         every = np.arange(points)
         peak = np.ceil(np.interp(every, at, peak)).astype(np.int64)

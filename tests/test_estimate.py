@@ -11,17 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cost_model.arrivals import cold_starts, month_arrivals_s, peak_sessions
 from cost_model.billing import COMPONENTS, peak_concurrency
 from cost_model.cli import main
 from cost_model.coldstart import count_cold_starts
 from cost_model.estimate import (
     MONTH_H,
-    cold_starts,
     crossovers,
     estimate,
     horizon_sweep,
-    month_arrivals_s,
-    peak_sessions,
 )
 from cost_model.plans import parse_plan
 from cost_model.workload import Workload, save_workload
@@ -382,7 +380,7 @@ def test_a_fractional_tool_call_count_bills_the_expected_rounded_runtime():
 
 
 def test_a_sweep_over_many_arrivals_reads_them_at_some_points_and_interpolates(monkeypatch):
-    import cost_model.estimate as estimate_module
+    import cost_model.estimate as estimate_module  # SWEEP_CELLS lives here
 
     w = small(tasks_per_month=2000, steps=30)
     p = plan(session_time={"per_second": 0.001}, cold_start={"idle_timeout_s": 60, "fee": 1})
