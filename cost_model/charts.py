@@ -45,12 +45,11 @@ def fmt_bytes(n: float | None) -> str:
     """A size in decimal units (1 kB = 1000 bytes, 1 GB = 10^9 bytes, as SPEC says)."""
     if n is None or _nan(n):
         return "—"
-    value = float(n)
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:,.0f} bytes" if unit == "bytes" else f"{value:.3g} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
+    if abs(n) < 999.5:
+        return f"{n:,.0f} bytes"
+    # Three significant digits; 999,600 bytes reads '1 MB', not '1e+03 kB'.
+    power = min(int(math.log10(abs(float(f"{n:.3g}")))) // 3, 4)
+    return f"{float(f'{n / 1000**power:.3g}'):,g} {('kB', 'MB', 'GB', 'TB')[power - 1]}"
 
 
 def fmt_usd(amount: float | None) -> str:

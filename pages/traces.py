@@ -26,13 +26,10 @@ common.trace_uploader()
 ts = common.dataset_sidebar()
 metrics = common.memo(ts, compute_metrics)
 
-where = " · ".join(f"{k} = {v}" for k, v in ts.where.items())
-st.markdown(
-    f"**{common.escape_markdown(st.session_state['dataset_name'])}**"
-    + (f" · {common.escape_markdown(where)}" if where else "")
-    + f" · {metrics['runs']:,} runs · {metrics['sessions']:,} sessions · {metrics['spans']:,} spans"
-    + f" · {charts.window_text(metrics['window'])}"
-)
+summary = [f"**{common.escape_markdown(st.session_state['dataset_name'])}**"]
+summary += [common.escape_markdown(f"{k} = {v}") for k, v in ts.where.items()]
+summary += [f"{metrics[k]:,} {k}" for k in ("runs", "sessions", "spans")]
+st.markdown(" · ".join([*summary, charts.window_text(metrics["window"])]))
 if metrics["spans"] == 0:
     st.info("This data set has no spans, so there is nothing to measure. Choose another one.")
     st.stop()

@@ -15,8 +15,8 @@ def utc(text: str) -> pd.Timestamp:
 
 
 def steps_frame() -> pd.DataFrame:
-    times = ["2026-04-13T07:00:00", "2026-04-13T07:00:10", "2026-04-13T07:00:30", "2026-04-13T07:01"]
-    return pd.DataFrame({"time": [utc(t) for t in times], "sessions": [1, 2, 1, 0]})
+    times = ["07:00:00", "07:00:10", "07:00:30", "07:01:00"]
+    return pd.DataFrame({"time": [utc(f"2026-04-13T{t}") for t in times], "sessions": [1, 2, 1, 0]})
 
 
 def test_concurrency_line_is_a_step_after_each_change():
@@ -172,10 +172,25 @@ def test_minutes_and_seconds_add_up_to_the_rounded_duration(seconds):
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(None, "—"), (999, "999 bytes"), (12_300, "12.3 kB"), (4_500_000_000, "4.5 GB")],
+    [
+        (None, "—"),
+        (999, "999 bytes"),
+        (12_300, "12.3 kB"),
+        (999_600, "1 MB"),
+        (4_500_000_000, "4.5 GB"),
+    ],
 )
 def test_sizes_use_decimal_units(n, text):
     assert charts.fmt_bytes(n) == text
+
+
+@given(st.integers(min_value=0, max_value=10**14))
+def test_sizes_read_back_to_within_half_a_percent_with_under_1000_of_a_unit(n):
+    number, unit = charts.fmt_bytes(n).split(" ")
+    value = float(number.replace(",", ""))
+    assert value < 1000 or (unit == "bytes" and value == n)
+    scale = {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}[unit]
+    assert abs(value * scale - n) <= 0.005 * n
 
 
 @pytest.mark.parametrize(
