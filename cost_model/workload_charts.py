@@ -1,0 +1,238 @@
+"""Figures and tables of the Workload page: what a workload costs under plans, its context step
+by step, cost against the number of steps, and the runtime metrics it implies.
+
+Builders take a Workload, an `estimate` result or a `horizon_sweep` frame and return Plotly
+figures or plain data; none imports Streamlit. Values go into figures as Python lists.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cost_model.billing import COMPONENTS
+from cost_model.charts import _layout, empty_figure, fmt_bytes, fmt_duration, fmt_number, fmt_usd
+from cost_model.compare_charts import COMPONENT_COLOURS, COMPONENT_LABELS
+from cost_model.workload import Workload, agent_steps
+
+BASES = {"per_completed_task": "Per completed task", "per_month": "Per month"}
+"""What the cost chart's bars measure: key → label."""
+CONTEXT_COLOURS = {"cached": "#9cc0f5", "uncached": "#2f6fdf", "output": "#e8833a"}
+PLAN_COLOURS = (
+    "#2f6fdf",
+    "#e8833a",
+    "#2a9d6f",
+    "#8e6bbf",
+    "#d9534f",
+    "#6fc2a8",
+    "#f2b134",
+    "#9aa3ad",
+    "#333333",
+    "#b5651d",
+)
+
+
+def cost_chart(result: dict, basis: str = "per_completed_task") -> go.Figure:
+    """Stacked horizontal bars: each plan's cost per completed task (or per month) by component.
+
+    Per completed task = the month's cost of the component ÷ tasks per month.
+    """
+    title = f"Cost by component · {BASES[basis].lower()}"
+    tasks = result["tasks_per_month"]
+    if basis == "per_completed_task" and not tasks:
+        return empty_figure(title, "No tasks a month: nothing is completed to divide by.")
+    if not result["plans"]:
+        return empty_figure(title, "Choose at least one plan.")
+    by = tasks if basis == "per_completed_task" else 1
+    names = [p["name"] for p in result["plans"]]
+    fig = go.Figure()
+    for key in COMPONENTS:
+        values = [p["components"][key] / by for p in result["plans"]]
+        if not any(values):
+            continue
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                name=COMPONENT_LABELS[key],
+                orientation="h",
+                marker_color=COMPONENT_COLOURS[key],
+                customdata=[fmt_usd(v) for v in values],
+                hovertemplate="%{y}<br>" + COMPONENT_LABELS[key] + ": %{customdata}<extra></extra>",
+            )
+        )
+    if not fig.data:
+        fig.add_annotation(text="Every chosen plan costs $0 here.", showarrow=False)
+    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
+    fig = _layout(fig, title, "USD", "", height=160 + 48 * len(names))
+    fig.update_xaxes(tickprefix="$")
+    return fig
+
+
+def context_chart(workload: Workload, which: str = "main") -> go.Figure:
+    """The tokens of each call of one agent, stacked: cached input, uncached input, output;
+    the compaction threshold as a dashed line and each compaction as a marker."""
+    st = agent_steps(workload, which)
+    step = list(range(1, st.input_tokens.size + 1))
+    fig = go.Figure()
+    parts = (
+        ("cached", "Cached input", st.cached_input_tokens),
+        ("uncached", "Uncached input", st.uncached_input_tokens + st.cache_write_tokens),
+        ("output", "Output", st.output_tokens),
+    )
+    for key, label, values in parts:
+        fig.add_trace(
+            go.Bar(
+                x=step,
+                y=values.tolist(),
+                name=label,
+                marker_color=CONTEXT_COLOURS[key],
+                hovertemplate="step %{x}<br>" + label + ": %{y:,.0f} tokens<extra></extra>",
+            )
+        )
+    compacted = [s for s, c in zip(step, st.compacted.tolist()) if c]
+    if compacted:
+        fig.add_trace(
+            go.Scatter(
+                x=compacted,
+                y=[float(st.input_tokens[s - 1]) for s in compacted],
+                mode="markers",
+                name="After a compaction",
+                marker={"symbol": "triangle-down", "size": 10, "color": "#d9534f"},
+                hovertemplate="step %{x}: compacted to %{y:,.0f} tokens<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=workload.compaction_threshold,
+        line_dash="dash",
+        line_color="#888",
+        annotation_text="compaction threshold",
+        annotation_position="top left",
+    )
+    who = "main agent" if which == "main" else "each sub-agent"
+    fig.update_layout(barmode="stack", bargap=0.05)
+    return _layout(fig, f"Context per step · {who}", "Step", "Tokens")
+
+
+def horizon_chart(sweep: pd.DataFrame, crossings: list[dict], steps: int | None = None):
+    """Cost per completed task against the main agent's steps, one line per plan; each point
+    where the cheapest plan changes is marked, and the workload's own steps as a dashed line."""
+    title = "Cost per completed task vs steps"
+    plans = [c for c in sweep.columns if c != "steps"]
+    if not plans or sweep.empty:
+        return empty_figure(title, "Choose at least one plan.")
+    fig = go.Figure()
+    x = sweep["steps"].tolist()
+    for i, name in enumerate(plans):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=sweep[name].tolist(),
+                mode="lines",
+                name=name,
+                line={"color": PLAN_COLOURS[i % len(PLAN_COLOURS)], "width": 2},
+                hovertemplate=f"{name}<br>%{{x}} steps: $%{{y:,.4g}}<extra></extra>",
+            )
+        )
+    if crossings:
+        fig.add_trace(
+            go.Scatter(
+                x=[c["steps"] for c in crossings],
+                y=[c["per_completed_task_usd"] for c in crossings],
+                mode="markers",
+                name="Cheapest plan changes",
+                marker={"symbol": "x", "size": 11, "color": "#111"},
+                text=[f"{c['from_plan']} → {c['to_plan']}" for c in crossings],
+                hovertemplate="%{text}<br>at %{x:.1f} steps: $%{y:,.4g}<extra></extra>",
+            )
+        )
+    if steps is not None:
+        fig.add_vline(
+            x=steps,
+            line_dash="dot",
+            line_color="#666",
+            annotation_text=f"{steps} steps",
+            annotation_position="top",
+        )
+    fig = _layout(fig, title, "Steps of the main agent", "USD per completed task", height=380)
+    fig.update_yaxes(tickprefix="$")
+    return fig
+
+
+def crossing_sentences(crossings: list[dict]) -> list[str]:
+    """Each change of the cheapest plan in words."""
+    return [
+        f"From about {c['steps']:.0f} steps, {c['to_plan']} is cheaper than {c['from_plan']} "
+        f"({fmt_usd(c['per_completed_task_usd'])} per completed task there)."
+        for c in crossings
+    ]
+
+
+def implied_metrics(workload: Workload, result: dict) -> list[dict]:
+    """The four runtime metrics of SPEC §2 that the workload implies, for headline figures:
+    label, value and an explanation, formatted."""
+    main = agent_steps(workload, "main")
+    sub = agent_steps(workload, "subagent") if workload.subagents else None
+    sessions = [(main, 1)] + ([(sub, workload.subagents)] if sub is not None else [])
+    runtime = sum(n * s.runtime_s for s, n in sessions)
+    active_main = float(main.llm_s.sum() + main.tool_s.sum())
+    snaps = sum(n * int(s.snapshot.sum()) for s, n in sessions)
+    per = result["per_attempt"]
+    conc = result["concurrency"]
+    sub_text = (
+        f"; each sub-agent {fmt_duration(per['runtime_s_subagent'])}" if sub is not None else ""
+    )
+    return [
+        {
+            "label": "Session runtime",
+            "value": fmt_duration(main.runtime_s),
+            "help": f"Main agent: {fmt_duration(active_main)} active (LLM and tools), "
+            f"{fmt_duration(main.runtime_s - active_main)} idle (harness){sub_text}.",
+        },
+        {
+            "label": "Concurrency",
+            "value": f"{fmt_number(conc['average'])} avg · {conc['peak']} peak",
+            "help": "Average: sessions running at once during active hours (arrival rate then × "
+            "session runtimes of an attempt). Peak: the most at once in a month of random "
+            "arrivals.",
+        },
+        {
+            "label": "Tool calls per attempt",
+            "value": fmt_number(per["tool_calls"]),
+            "help": f"{fmt_number(workload.tool_calls_per_step)} a step, "
+            f"{fmt_duration(workload.tool_latency_s)} each.",
+        },
+        {
+            "label": "Snapshots per attempt",
+            "value": fmt_number(snaps),
+            "help": f"{fmt_bytes(per['snapshot_bytes'])} in all; "
+            f"{fmt_number(snaps / (runtime / 3600)) if runtime else '—'} per session-hour.",
+        },
+    ]
+
+
+def plans_table(result: dict) -> pd.DataFrame:
+    """One row per plan, amounts as text: per completed task, per attempt, per month, cold
+    starts a month and replicas ('—' where a plan has no such block)."""
+    rows = [
+        {
+            "Plan": p["name"],
+            "Per completed task": fmt_usd(p["per_completed_task_usd"]),
+            "Per attempt": fmt_usd(p["per_attempt_usd"]),
+            "Per month": fmt_usd(p["per_month_usd"]),
+            "Cold starts a month": fmt_number(p["cold_starts_per_month"]),
+            "Replicas": fmt_number(p["replicas"]),
+        }
+        for p in result["plans"]
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Plan",
+            "Per completed task",
+            "Per attempt",
+            "Per month",
+            "Cold starts a month",
+            "Replicas",
+        ],
+    )
