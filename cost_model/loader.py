@@ -39,8 +39,14 @@ _TARGET = {"start_time": "start_us", "end_time": "end_us"}
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB database, in UTC."""
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    _configure(con)
     return con
+
+
+def _configure(con) -> None:
+    # Naive times are UTC; a long load must not draw DuckDB's progress bar on the terminal.
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
 
 
 @dataclass
@@ -86,7 +92,7 @@ def load_traces(source, *, name: str | None = None, con=None) -> TraceSet:
 def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
     header = read_header(data, name)
     cur = con.cursor()
-    cur.execute("SET TimeZone = 'UTC'")
+    _configure(cur)
     table = new_table_name()
     cur.begin()
     try:
