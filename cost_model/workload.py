@@ -377,3 +377,15 @@ def agent_steps(workload: Workload, which: Literal["main", "subagent"] = "main")
         snapshot,
         snapshot_bytes,
     )
+
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "data" / "workloads"
+
+
+def load_workload_presets() -> dict[str, Workload]:
+    """The bundled workloads of data/workloads, by name, in file-name order."""
+    presets = {}
+    for path in sorted(PRESETS_DIR.glob("*.yaml")):
+        w = load_workload(path)
+        presets[w.name] = w
+    return presets

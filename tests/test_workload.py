@@ -236,3 +236,12 @@ def test_contexts_equal_the_step_by_step_recurrence(
 def test_agent_steps_refuses_an_unknown_agent():
     with pytest.raises(ValueError):
         agent_steps(Workload(), "helper")
+
+
+def test_every_bundled_preset_loads_and_names_are_unique():
+    from cost_model.workload import PRESETS_DIR, load_workload_presets
+
+    presets = load_workload_presets()
+    assert len(presets) == len(list(PRESETS_DIR.glob("*.yaml"))) >= 3
+    swarm = [w for w in presets.values() if w.subagents and w.snapshot_every_steps]
+    assert swarm, "a preset with sub-agents and snapshots"
