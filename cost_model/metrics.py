@@ -171,20 +171,23 @@ def _concurrency(q: _Query, runtime_total_s: float | None, window_s: float | Non
     }
 
 
+# A run's outcome from `ok`, its success value (true beside empty cells is true; the loader
+# rejects true beside false). While no run of the data set has a value, every run completed.
+_OUTCOME_SQL = """CASE WHEN ok OR NOT bool_or(ok IS NOT NULL) OVER () THEN 'completed'
+    WHEN NOT ok THEN 'failed' ELSE 'unknown' END"""
+
+
 def _runs(q: _Query) -> dict:
-    """Runs by outcome (see the module docstring)."""
+    """Runs by outcome."""
     keys = ("runs", "completed_runs", "failed_runs", "unknown_runs")
-    return dict(zip(keys, q.one(f"SELECT {_RUN_COUNTS} FROM ({_OUTCOME_SQL})")))
+    row = q.one(
+        f"""SELECT count(*), count(*) FILTER (WHERE o = 'completed'),
+                   count(*) FILTER (WHERE o = 'failed'), count(*) FILTER (WHERE o = 'unknown')
+            FROM (SELECT {_OUTCOME_SQL} AS o
+                  FROM (SELECT bool_or(success) AS ok FROM {{t}} GROUP BY run_id))"""
+    )
+    return dict(zip(keys, row))
 
-
-_OUTCOME_SQL = """
-SELECT run_id,
-       CASE WHEN ok OR NOT (SELECT bool_or(success IS NOT NULL) FROM {t}) THEN 'completed'
-            WHEN NOT ok THEN 'failed' ELSE 'unknown' END AS outcome
-FROM (SELECT run_id, bool_or(success) AS ok FROM {t} GROUP BY run_id)
-"""
-_RUN_COUNTS = """count(*), count(*) FILTER (WHERE outcome = 'completed'),
-count(*) FILTER (WHERE outcome = 'failed'), count(*) FILTER (WHERE outcome = 'unknown')"""
 
 # Latency of a span with an interval (both times known, end not before start), in µs.
 _LATENCY = "CASE WHEN end_us >= start_us THEN end_us - start_us END"
@@ -286,19 +289,19 @@ def compute_metrics(ts: TraceSet) -> dict:
 
 
 _PER_RUN_SQL = f"""
-WITH sp AS (SELECT run_id, {_TOTALS_SQL} FROM {{t}} GROUP BY run_id),
+WITH sp AS (SELECT run_id, bool_or(success) AS ok, {_TOTALS_SQL} FROM {{t}} GROUP BY run_id),
 ss AS (
     SELECT run_id, count(*) AS sessions, min(start_us) AS start_us, max(end_us) AS end_us,
         sum(runtime_us) AS session_runtime_us, sum(active_us) AS active_us,
         sum(tool_busy_us) AS tool_busy_us
     FROM {{s}} GROUP BY run_id
 )
-SELECT run_id, outcome, sessions, spans, ss.start_us AS "start", ss.end_us AS "end",
-    ss.end_us - ss.start_us AS runtime_s, session_runtime_us AS session_runtime_s,
-    active_us AS active_s, llm_calls, input_tokens, cached_input_tokens, cache_write_tokens,
+SELECT run_id, {_OUTCOME_SQL} AS outcome, sessions, spans,
+    ss.start_us AS "start", ss.end_us AS "end", ss.end_us - ss.start_us AS runtime_s,
+    session_runtime_us AS session_runtime_s, active_us AS active_s, llm_calls, input_tokens, cached_input_tokens, cache_write_tokens,
     output_tokens, tool_calls, tool_busy_us AS tool_busy_s, snapshots, snapshot_bytes,
     recorded_cost_usd
-FROM sp JOIN ss USING (run_id) JOIN ({_OUTCOME_SQL}) o USING (run_id)
+FROM sp JOIN ss USING (run_id)
 ORDER BY ss.start_us NULLS LAST, ss.end_us, run_id
 """
 
