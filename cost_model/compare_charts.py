@@ -102,7 +102,9 @@ def components_chart(
         )
     if not fig.data:
         fig.add_annotation(text="Every chosen plan costs $0 here.", showarrow=False)
-    fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
+    fig.update_layout(
+        barmode="stack", yaxis={"autorange": "reversed"}, legend={"traceorder": "normal"}
+    )
     height = 160 + 48 * len(results)
     return _layout(fig, f"Cost by component · {BASES[basis].lower()}", "USD", height)
 
