@@ -150,8 +150,10 @@ def read_header(data: bytes, name: str) -> Header:
         text = record.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(name, [f"{name}, line 1: the header is not UTF-8 text ({err.reason})"])
+    if not body.strip():
+        raise InputError(name, [f"{name} is empty: it needs at least a header line"])
     if not text.strip():
-        raise InputError(name, [f"{name}, line 1: there is no header line (the file is empty)"])
+        raise InputError(name, [f"{name}, line 1: empty, but the header must be the first line"])
     first_line = text.split("\n", 1)[0]
     counts = [first_line.count(d) for d in DELIMITERS]
     delimiter = DELIMITERS[counts.index(max(counts))]

@@ -180,7 +180,12 @@ def test_loading_adds_one_table_to_the_connection():
 def test_a_rejected_file_changes_nothing_in_the_connection():
     con = connect()
     kept = load("run_id,span_id,kind\nr,s,tool\n", con=con)
-    for bad in ("run_id,span_id,kind\nr,s,nope\n", "run_id,span_id,kind\nr,s\n"):
+    for bad in (
+        "run_id,span_id,kind\nr,s,nope\n",
+        "run_id,span_id,kind\nr,s\n",
+        "run_id,span_id,kind\nr,s,tool\nr,s,tool\n",
+        "run_id,span_id,kind,success\nr,s,tool,1\nr,t,tool,0\n",
+    ):
         with pytest.raises(InputError):
             load(bad, con=con)
     assert tables(con) == [kept.table]
@@ -221,9 +226,22 @@ def test_rows_with_more_or_fewer_fields_are_rejected_with_their_lines():
     ]
 
 
-@pytest.mark.parametrize("text", ["", "\ufeff", "  \n", "\nrun_id,span_id,kind\n"])
-def test_a_file_without_a_header_is_rejected(text):
-    assert problems(text) == ["t.csv, line 1: there is no header line (the file is empty)"]
+@pytest.mark.parametrize("text", ["", "\ufeff", "  \n"])
+def test_an_empty_file_is_rejected(text):
+    assert problems(text) == ["t.csv is empty: it needs at least a header line"]
+
+
+def test_a_file_whose_first_line_is_not_the_header_is_rejected():
+    assert problems("\nrun_id,span_id,kind\n") == [
+        "t.csv, line 1: empty, but the header must be the first line"
+    ]
+
+
+def test_a_header_with_a_quoted_newline_moves_the_lines_after_it():
+    text = 'run_id,span_id,kind,"my\nnote"\nr,a,tool,x\nr,b,bogus,x\n'
+    assert problems(text) == [
+        "t.csv, line 4, column kind: 'bogus' is not a kind (one of llm, tool, snapshot, other)"
+    ]
 
 
 def test_a_known_column_named_twice_is_rejected():
