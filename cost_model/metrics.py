@@ -299,8 +299,8 @@ ss AS (
 SELECT run_id, {_OUTCOME_SQL} AS outcome, sessions, spans,
     ss.start_us AS "start", ss.end_us AS "end", ss.end_us - ss.start_us AS runtime_s,
     session_runtime_us AS session_runtime_s, active_us AS active_s, llm_calls, input_tokens,
-    cached_input_tokens, cache_write_tokens, output_tokens, tool_calls, tool_busy_us AS tool_busy_s, snapshots, snapshot_bytes,
-    recorded_cost_usd
+    cached_input_tokens, cache_write_tokens, output_tokens, tool_calls,
+    tool_busy_us AS tool_busy_s, snapshots, snapshot_bytes, recorded_cost_usd
 FROM sp JOIN ss USING (run_id)
 ORDER BY ss.start_us NULLS LAST, ss.end_us, run_id
 """
