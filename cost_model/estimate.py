@@ -357,6 +357,13 @@ def horizon_sweep(workload: Workload, plans, steps_values) -> pd.DataFrame:
     return pd.DataFrame({"steps": steps} | {r["plan"].name: r["per_task"] for r in ev["plans"]})
 
 
+def horizon_steps(steps: int, points: int = 200) -> np.ndarray:
+    """Step counts for a horizon sweep around a workload: up to `points` values from 1 to twice
+    its steps (at least 200)."""
+    top = max(200, 2 * steps)
+    return np.unique(np.linspace(1, top, points).round().astype(np.int64))
+
+
 def crossovers(sweep: pd.DataFrame) -> list[dict]:
     """Where the cheapest plan of a horizon sweep changes: one dict per change with `steps` (the
     crossing, interpolated linearly between the two sweep points around it), `from_plan`,

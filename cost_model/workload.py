@@ -389,3 +389,14 @@ def load_workload_presets() -> dict[str, Workload]:
         w = load_workload(path)
         presets[w.name] = w
     return presets
+
+
+def widget_bounds(spec: dict, value) -> dict:
+    """min_value, max_value and step of a parameter's number widget, of the parameter's type
+    and wide enough to hold `value` (a fitted or uploaded value may lie outside the usual)."""
+    cast = int if spec["kind"] == "int" else float
+    return {
+        "min_value": cast(min(spec["low"], value)),
+        "max_value": cast(max(spec["top"], value)),
+        "step": cast(spec["step"]),
+    }

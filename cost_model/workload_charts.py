@@ -15,6 +15,14 @@ from cost_model.charts import _layout, empty_figure, fmt_bytes, fmt_duration, fm
 from cost_model.compare_charts import COMPONENT_COLOURS, COMPONENT_LABELS
 from cost_model.workload import Workload, agent_steps
 
+DEFAULT_PLANS = (
+    "Kimi K2.6 tokens (Moonshot API)",
+    "Kimi K2.6 tokens + AgentCore Runtime",
+    "Kimi K2.6 tokens + AWS Lambda (2 GB)",
+    "Kimi K2.6 on Modal 8×H200 containers",
+    "Kimi K2.6 on Together dedicated 8×H200",
+)
+"""Plans the Workload page starts with, when they exist."""
 BASES = {"per_completed_task": "Per completed task", "per_month": "Per month"}
 """What the cost chart's bars measure: key → label."""
 CONTEXT_COLOURS = {"cached": "#9cc0f5", "uncached": "#2f6fdf", "output": "#e8833a"}
