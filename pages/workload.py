@@ -99,8 +99,8 @@ if CHOSEN not in ss:
     ss[CHOSEN] = [n for n in wc.DEFAULT_PLANS if n in available] or list(available)[:3]
 ss["wl_plans"] = [n for n in ss[CHOSEN] if n in available]
 chosen = st.multiselect("Plans", list(available), key="wl_plans", placeholder="Choose plans",
-                        on_change=lambda: ss.update({CHOSEN: ss["wl_plans"]}),
-                        help="Presets and the plans edited or uploaded on the Plans page.")  # fmt: skip
+                        help="Presets, and the plans edited or uploaded on the Plans page.",
+                        on_change=lambda: ss.update({CHOSEN: ss["wl_plans"]}))  # fmt: skip
 plans = [available[n] for n in chosen]
 result = estimate(workload, plans)
 
