@@ -103,16 +103,22 @@ if len(spans) > charts.MAX_WATERFALL_ROWS:
     st.caption(f"The first {charts.MAX_WATERFALL_ROWS} of {len(spans):,} spans are drawn.")
 
 st.subheader("Runs")
+st.caption(
+    "One row per run; click a column header to sort. The CSV keeps the keys of "
+    "`python -m cost_model metrics --per-run`."
+)
+seconds = {"runtime_s": "Runtime", "session_runtime_s": "Σ session runtime",
+           "active_s": "Active", "tool_busy_s": "Tool busy"}  # fmt: skip
+labels = {"run_id": "Run", "outcome": "Outcome", "start": "Start (UTC)", "end": "End (UTC)",
+          "llm_calls": "LLM calls", "cache_write_tokens": "Cache-write tokens"}  # fmt: skip
 st.dataframe(
     runs,
     hide_index=True,
     column_config={
-        "runtime_s": st.column_config.NumberColumn("runtime (s)", format="%.1f"),
-        "session_runtime_s": st.column_config.NumberColumn("Σ session runtime (s)", format="%.1f"),
-        "active_s": st.column_config.NumberColumn("active (s)", format="%.1f"),
-        "tool_busy_s": st.column_config.NumberColumn("tool busy (s)", format="%.2f"),
-        "recorded_cost_usd": st.column_config.NumberColumn("recorded cost ($)", format="$%.4f"),
-        "snapshot_bytes": st.column_config.NumberColumn("snapshot bytes", format="%d"),
+        **{k: k.replace("_", " ").capitalize() for k in runs.columns},
+        **labels,
+        **{k: st.column_config.NumberColumn(f"{v} (s)", format="%.1f") for k, v in seconds.items()},
+        "recorded_cost_usd": st.column_config.NumberColumn("Recorded cost ($)", format="$%.4f"),
     },
 )
 st.download_button(
