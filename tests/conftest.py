@@ -17,7 +17,9 @@ Real browser (`tests/test_browser_*.py`, marked `@pytest.mark.browser`; run them
 - `browser` (session scope) is Debian's Chromium driven by plain `sync_playwright()`
   (not pytest-playwright, whose fixtures would clash with these).
 - `page` is a new browser context and page for one test (1440×1000), closed after it.
-- `app_page` is `page` opened on the app's first page, with the first run finished.
+- `app_page` is `page` opened on the app's default page (Traces), with the first run finished.
+- `open_page(page, url, ready)` opens any page (`f"{streamlit_server}/plans"`) and waits for the
+  CSS selector `ready` (default: the page title, `h1`), then for the run to finish.
 - `wait_for_app(page)` waits until a rerun has finished (see STACK.md): the script state is
   `notRunning` and the status widget is gone. Wait for the expected content first, then call it.
 """
@@ -161,10 +163,15 @@ def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
 
 
+def open_page(page, url: str, ready: str = "h1", timeout_ms: int = 60_000):
+    """Open `url` and wait for the selector `ready`, then for the first run to finish."""
+    page.goto(url)
+    page.wait_for_selector(ready, timeout=timeout_ms)
+    wait_for_app(page, timeout_ms)
+    return page
+
+
 @pytest.fixture
 def app_page(page, streamlit_server):
-    """`page` opened on the app's default page (Traces), with its first run finished."""
-    page.goto(streamlit_server)
-    page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
-    wait_for_app(page)
-    return page
+    """`page` opened on the app's default page (Traces), with its headline figures shown."""
+    return open_page(page, streamlit_server, '[data-testid="stMetricValue"]')
