@@ -10,6 +10,7 @@ A file is loaded in a transaction of its own: a rejected file leaves the connect
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +99,10 @@ def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
     try:
         # Most files have one row per line; if the count says otherwise (quoted newlines,
         # blank lines), number the rows again counting the line breaks inside them.
-        ok = _create(cur, table, path, header, fast_lines=True)
+        ok = _create(cur, table, path, header, None)
         if ok is None:
             cur.execute(f"DROP TABLE {quote_ident(table)}")
-            ok = _create(cur, table, path, header, fast_lines=False)
+            ok = _create(cur, table, path, header, blank_line_shifts(data, header))
         ok = ok and _consistent(cur, table)
         failure = None
     except duckdb.Error as err:
@@ -256,13 +257,14 @@ def _breaks_sql(header: Header) -> str:
     )
 
 
-def _number_lines(cur, ref: str, header: Header, fast: bool) -> None:
+def _number_lines(cur, ref: str, header: Header, shifts: list[int] | None) -> None:
     """Set each row's `line_no`, its first physical line, from the table's row order (the
     file's: DuckDB keeps insertion order). A row number would force one thread for the whole
-    read; the slow way adds up the line breaks inside earlier rows and drops `breaks`."""
+    read. Without `shifts` (the fast way) a row is a line; with them, the line breaks inside
+    earlier rows (column `breaks`, then dropped) and the blank lines before it add up."""
     # Row ids of a table made in an open transaction do not start at 0.
     first = f"{header.lines + 1} - (SELECT min(rowid) FROM {ref})"
-    if fast:
+    if shifts is None:
         cur.execute(f"UPDATE {ref} SET line_no = rowid + {first}")
         return
     cur.execute(
@@ -271,16 +273,36 @@ def _number_lines(cur, ref: str, header: Header, fast: bool) -> None:
         f"AND 1 PRECEDING), 0) AS line FROM {ref}) AS x WHERE {ref}.rowid = x.r"
     )
     cur.execute(f"ALTER TABLE {ref} DROP COLUMN breaks")
+    if shifts:
+        cur.execute(
+            f"UPDATE {ref} SET line_no = line_no + "
+            f"(SELECT count(*) FROM unnest(?::BIGINT[]) AS s(moved_at) WHERE moved_at <= line_no)",
+            [shifts],
+        )
 
 
-def _create(cur, table: str, path: Path, header: Header, fast_lines: bool) -> bool | None:
+def blank_line_shifts(data: bytes, header: Header) -> list[int]:
+    """Where the CSV reader skipped blank lines, which it does silently: for the k-th blank
+    line (0-based) at physical line b, every row numbered b - k or later without blank lines
+    moves down one line. Blank lines inside quoted values are values, not skipped lines."""
+    shifts, quotes, line, pos = [], 0, 1, 0
+    for match in re.finditer(rb"\n(?=\r?\n)", data):
+        quotes += data.count(b'"', pos, match.start())
+        line += data.count(b"\n", pos, match.start() + 1)
+        pos = match.start() + 1
+        if quotes % 2 == 0 and line > header.lines:
+            shifts.append(line - len(shifts))
+    return shifts
+
+
+def _create(cur, table: str, path: Path, header: Header, shifts: list[int] | None) -> bool | None:
     """Create the typed table, with a `bad` flag per row. False when a row is bad; None when
-    `fast_lines` cannot number the rows (the file has more lines than rows)."""
+    the fast numbering (no `shifts`) cannot be right (the file has more lines than rows)."""
     src, params = csv_sql(header)
     cells = ", ".join(f"{v.trimmed_sql(f'c{i}')} AS t{i}" for i in range(len(header.names)))
-    breaks = "" if fast_lines else f", {_breaks_sql(header)} AS breaks"
+    breaks = "" if shifts is None else f", {_breaks_sql(header)} AS breaks"
     typed, checks = _typed_columns(header)
-    typed += [] if fast_lines else ["breaks"]
+    typed += [] if shifts is None else ["breaks"]
     raw = [f"raw_{_TARGET.get(c, c)}" for c in _CONVERT if c in header.known]
     exclude = f" EXCLUDE ({', '.join(raw)})" if raw else ""
     ref = quote_ident(table)
@@ -291,9 +313,9 @@ def _create(cur, table: str, path: Path, header: Header, fast_lines: bool) -> bo
         [str(path), *params],
     )
     rows, bad = cur.execute(f"SELECT count(*), count_if(bad) FROM {ref}").fetchall()[0]
-    if fast_lines and rows != header.file_lines - header.lines:
+    if shifts is None and rows != header.file_lines - header.lines:
         return None
-    _number_lines(cur, ref, header, fast_lines)
+    _number_lines(cur, ref, header, shifts)
     return not bad
 
 
@@ -351,7 +373,7 @@ def explain(path: Path, data: bytes, name: str, header: Header) -> list[str]:
     scratch = connect()
     try:
         problems = _structure_problems(scratch, path, data, name, header)
-        return problems or _value_problems(scratch, path, name, header)
+        return problems or _value_problems(scratch, path, data, name, header)
     except duckdb.Error as err:
         return [f"{name} cannot be read as CSV: {str(err).splitlines()[0]}"]
     finally:
@@ -386,7 +408,7 @@ def _structure_problems(scratch, path: Path, data: bytes, name: str, header: Hea
     return problems
 
 
-def _value_problems(scratch, path: Path, name: str, header: Header) -> list[str]:
+def _value_problems(scratch, path: Path, data: bytes, name: str, header: Header) -> list[str]:
     """Cells that do not convert, empty required cells, duplicates and success conflicts."""
     src, params = csv_sql(header)
     cells = ", ".join(f"{v.trimmed_sql(f'c{i}')} AS t{i}" for i in range(len(header.names)))
@@ -395,5 +417,5 @@ def _value_problems(scratch, path: Path, name: str, header: Header) -> list[str]
         f"{_breaks_sql(header)} AS breaks FROM {src}",
         [str(path), *params],
     )
-    _number_lines(scratch, "raw", header, fast=False)
+    _number_lines(scratch, "raw", header, blank_line_shifts(data, header))
     return v.raw_problems(scratch, name, header.names, header.known)

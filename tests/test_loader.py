@@ -565,3 +565,11 @@ def test_any_valid_table_written_as_csv_loads_back_unchanged(spans, delimiter, a
          s["success"])
         for n, s in zip(lines, spans, strict=True)
     ]  # fmt: skip
+
+
+def test_blank_lines_are_skipped_but_still_counted():
+    text = 'run_id,span_id,kind,name\n\nr,a,tool,"x\n\ny"\n\n\nr,b,tool,z\n\n'
+    assert rows(load(text), "span_id, line_no") == [("a", 3), ("b", 8)]
+    assert problems(text.replace("tool,z", "bogus,z")) == [
+        "t.csv, line 8, column kind: 'bogus' is not a kind (one of llm, tool, snapshot, other)"
+    ]
