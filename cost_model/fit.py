@@ -130,7 +130,7 @@ def fit_workload(ts: TraceSet) -> Workload:
     fields.update(_snapshots(ts.df(_SNAPSHOTS_SQL)))
     fields.update(_volume(ts.df(_RUNS_SQL)))
     workload = _valid(fields)
-    return workload.model_copy(update={"step_overhead_s": _overhead(workload, sessions)})
+    return _valid({**fields, "step_overhead_s": _overhead(workload, sessions)})
 
 
 def _name(ts: TraceSet) -> str:
@@ -180,8 +180,12 @@ def _growth_fit(known, new_session, drop):
     jseg = j - j[np.flatnonzero(starts)][seg]
     sub = known["sub"].to_numpy(bool)
     group = np.where(_after_drop(new_session, drop), 2, sub.astype(int))
-    intercepts = np.array([x[starts & (group == g)].mean() if (starts & (group == g)).any()
-                           else np.nan for g in range(3)])
+    intercepts = np.array(
+        [
+            x[starts & (group == g)].mean() if (starts & (group == g)).any() else np.nan
+            for g in range(3)
+        ]
+    )
     rest = x - intercepts[group]
     a = float(jseg @ rest / (jseg @ jseg)) if jseg.any() else 0.0
     return np.r_[np.maximum(intercepts, 0.0), max(a, 0.0)]
@@ -231,13 +235,18 @@ def _context(threshold, compacted: float, out: dict, fields: dict) -> dict:
     the fitted agents never reach."""
     if threshold is not None:
         limit = max(DEFAULT.context_limit, math.ceil(threshold))
-        return {"context_limit": limit, "compaction_at": threshold / limit,
-                "compacted_tokens": min(compacted, threshold)}
+        return {
+            "context_limit": limit,
+            "compaction_at": threshold / limit,
+            "compacted_tokens": min(compacted, threshold),
+        }
     a = out["_a"]
     main = out["prompt_tokens"] if math.isfinite(out["prompt_tokens"]) else DEFAULT.prompt_tokens
     sub = out["subagent_prompt_tokens"]
-    top = max(main + fields.get("steps", DEFAULT.steps) * a,
-              sub + fields.get("subagent_steps", 0) * a if math.isfinite(sub) else 0)
+    top = max(
+        main + fields.get("steps", DEFAULT.steps) * a,
+        sub + fields.get("subagent_steps", 0) * a if math.isfinite(sub) else 0,
+    )
     if top <= DEFAULT.compaction_threshold:
         return {}
     return {"context_limit": math.ceil(top) + 1, "compaction_at": 1.0}
@@ -249,7 +258,12 @@ def _cache(known, fresh: np.ndarray, out: dict) -> dict:
     has = ~np.isnan(cached)
     if not has.any():
         log.warning("no cached_input_tokens in the traces: cache_hit_rate fitted as 0")
-        return {"cache_hit_rate": 0.0}
+        # With no cache hits the system prompt changes no number; keep it within the prompt.
+        prompt = out["prompt_tokens"] if math.isfinite(out["prompt_tokens"]) else math.inf
+        return {
+            "cache_hit_rate": 0.0,
+            "system_prompt_tokens": min(DEFAULT.system_prompt_tokens, prompt),
+        }
     later = has & ~fresh
     reusable = np.maximum(known["x"].to_numpy() - out["_a"], 0)
     if later.any() and reusable[later].sum() > 0:
@@ -309,8 +323,11 @@ def _timing(steps) -> dict:
     ttft, per_input, per_output = _fit_linear(
         timed["duration_s"].to_numpy(float), cols, defaults, np.array([False, True, True])
     )
-    return {"ttft_s": ttft, "prefill_tokens_per_s": 1 / per_input,
-            "decode_tokens_per_s": 1 / per_output}
+    return {
+        "ttft_s": ttft,
+        "prefill_tokens_per_s": 1 / per_input,
+        "decode_tokens_per_s": 1 / per_output,
+    }
 
 
 def _tools(ts: TraceSet, fields: dict) -> dict:
@@ -329,12 +346,16 @@ def _snapshots(snaps) -> dict:
     sized = snaps.dropna(subset=["bytes", "x_next"])
     if sized.empty:
         mean = snaps["bytes"].mean()
-        return out if math.isnan(mean) else {**out, "snapshot_base_bytes": mean,
-                                               "snapshot_bytes_per_token": 0.0}
+        return (
+            out
+            if math.isnan(mean)
+            else {**out, "snapshot_base_bytes": mean, "snapshot_bytes_per_token": 0.0}
+        )
     cols = np.column_stack([np.ones(len(sized)), sized["x_next"]]).astype(float)
     defaults = np.array([DEFAULT.snapshot_base_bytes, DEFAULT.snapshot_bytes_per_token])
-    base, per_token = _fit_linear(sized["bytes"].to_numpy(float), cols, defaults,
-                                  np.array([False, False]))
+    base, per_token = _fit_linear(
+        sized["bytes"].to_numpy(float), cols, defaults, np.array([False, False])
+    )
     return {**out, "snapshot_base_bytes": base, "snapshot_bytes_per_token": per_token}
 
 
@@ -357,8 +378,9 @@ def _volume(runs) -> dict:
         covered = 24 - gaps.max()
         # n uniform starts cover (n − 1)/(n + 1) of their window on average
         out["active_hours_per_day"] = covered * (hours.size + 1) / (hours.size - 1)
-    out["active_hours_per_day"] = min(max(out.get("active_hours_per_day", 24.0),
-                                          MIN_ACTIVE_HOURS), 24.0)
+    out["active_hours_per_day"] = min(
+        max(out.get("active_hours_per_day", 24.0), MIN_ACTIVE_HOURS), 24.0
+    )
     return out
 
 
@@ -406,7 +428,9 @@ def _valid(fields: dict) -> Workload:
                 value = max(round(value), 1 if key.endswith("steps") else 0)
         clean[key] = int(value) if field.annotation is int else value
     threshold = clean.get("compaction_at", DEFAULT.compaction_at) * clean.get(
-        "context_limit", DEFAULT.context_limit)
-    clean["compacted_tokens"] = min(clean.get("compacted_tokens", DEFAULT.compacted_tokens),
-                                    threshold)
+        "context_limit", DEFAULT.context_limit
+    )
+    clean["compacted_tokens"] = min(
+        clean.get("compacted_tokens", DEFAULT.compacted_tokens), threshold
+    )
     return Workload(**clean)

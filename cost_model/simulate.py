@@ -88,7 +88,7 @@ def arrivals_us(workload: Workload, days: int, rng: np.random.Generator) -> np.n
 
 def _lognormal(rng: np.random.Generator, shape) -> np.ndarray:
     """Factors of mean 1 (a log-normal whose log has σ = DURATION_SIGMA)."""
-    return rng.lognormal(-DURATION_SIGMA**2 / 2, DURATION_SIGMA, size=shape)
+    return rng.lognormal(-(DURATION_SIGMA**2) / 2, DURATION_SIGMA, size=shape)
 
 
 def _tool_calls(st, s_count: int, rng, rng_durations: bool):
@@ -121,7 +121,7 @@ def _agent_spans(workload, which, runs, agents, t0_us, rng, rng_durations) -> li
     owner, tool_no, lat = _tool_calls(st, runs.size, rng, rng_durations)
     tool_us = np.bincount(owner, weights=lat, minlength=llm_us.size).astype(np.int64)
 
-    step_us = llm_us + tool_us.reshape(full) + int(round(workload.step_overhead_s * 1e6))
+    step_us = llm_us + tool_us.reshape(full) + round(workload.step_overhead_s * 1e6)
     ends = t0_us[:, None] + np.cumsum(step_us, axis=1)
     llm_start = (ends - step_us).ravel()
     llm_end = llm_start + llm_us.ravel()
@@ -140,21 +140,52 @@ def _agent_spans(workload, which, runs, agents, t0_us, rng, rng_durations) -> li
 
     return [
         _Spans(runs, agents, ROOT, zeros, zeros, t0_us, ends[:, -1]),
-        _Spans(run, agent, LLM, step_no, np.zeros_like(run), llm_start, llm_end,
-               per_step(st.input_tokens), per_step(st.cached_input_tokens),
-               per_step(st.output_tokens)),
-        _Spans(run[owner], agent[owner], TOOL, step_no[owner], tool_no, tool_start,
-               tool_start + lat),
-        _Spans(run[snap], agent[snap], SNAPSHOT, step_no[snap], np.zeros(snap.sum(), np.int64),
-               ends.ravel()[snap], ends.ravel()[snap], bytes=per_step(st.snapshot_bytes)[snap]),
+        _Spans(
+            run,
+            agent,
+            LLM,
+            step_no,
+            np.zeros_like(run),
+            llm_start,
+            llm_end,
+            per_step(st.input_tokens),
+            per_step(st.cached_input_tokens),
+            per_step(st.output_tokens),
+        ),
+        _Spans(
+            run[owner], agent[owner], TOOL, step_no[owner], tool_no, tool_start, tool_start + lat
+        ),
+        _Spans(
+            run[snap],
+            agent[snap],
+            SNAPSHOT,
+            step_no[snap],
+            np.zeros(snap.sum(), np.int64),
+            ends.ravel()[snap],
+            ends.ravel()[snap],
+            bytes=per_step(st.snapshot_bytes)[snap],
+        ),
     ]
 
 
 def _table(parts: list[_Spans], success: np.ndarray) -> pa.Table:
     """One numeric Arrow table of all spans (token columns null where they do not apply)."""
-    cols: dict[str, list] = {c: [] for c in (
-        "run", "agent", "kind", "step", "tool_no", "start_us", "end_us", "input_tokens",
-        "cached_input_tokens", "output_tokens", "bytes")}
+    cols: dict[str, list] = {
+        c: []
+        for c in (
+            "run",
+            "agent",
+            "kind",
+            "step",
+            "tool_no",
+            "start_us",
+            "end_us",
+            "input_tokens",
+            "cached_input_tokens",
+            "output_tokens",
+            "bytes",
+        )
+    }
     for p in parts:
         size = p.run.size
         for c in ("run", "agent", "step", "tool_no", "start_us", "end_us"):
@@ -166,10 +197,14 @@ def _table(parts: list[_Spans], success: np.ndarray) -> pa.Table:
     arrays = {}
     for c, chunks in cols.items():
         v = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
-        arrays[c] = pa.array(v, mask=v < 0) if c in (
-            "input_tokens", "cached_input_tokens", "output_tokens", "bytes") else pa.array(v)
-    arrays["success"] = pa.array(success[np.concatenate([p.run for p in parts])] if parts
-                                 else np.zeros(0, bool))
+        arrays[c] = (
+            pa.array(v, mask=v < 0)
+            if c in ("input_tokens", "cached_input_tokens", "output_tokens", "bytes")
+            else pa.array(v)
+        )
+    arrays["success"] = pa.array(
+        success[np.concatenate([p.run for p in parts])] if parts else np.zeros(0, bool)
+    )
     return pa.table(arrays)
 
 
@@ -179,17 +214,24 @@ def simulate_spans(workload: Workload, *, days: int, seed: int, rng_durations: b
     and `agent` 0 for the main agent."""
     # Separate streams, so that e.g. the outcomes of the first runs do not depend on how many
     # arrivals were drawn.
-    arrivals_rng, outcome_rng, rng = (np.random.default_rng(s)
-                                      for s in np.random.SeedSequence(seed).spawn(3))
+    arrivals_rng, outcome_rng, rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    )
     t0 = arrivals_us(workload, days, arrivals_rng)
     runs = np.arange(1, t0.size + 1, dtype=np.int64)
     success = np.concatenate(([False], outcome_rng.random(t0.size) < workload.success_rate))
     parts = _agent_spans(workload, "main", runs, np.zeros_like(runs), t0, rng, rng_durations)
     if workload.subagents and t0.size:
         subs = np.arange(1, workload.subagents + 1, dtype=np.int64)
-        parts += _agent_spans(workload, "subagent", np.repeat(runs, subs.size),
-                              np.tile(subs, runs.size), np.repeat(t0, subs.size), rng,
-                              rng_durations)
+        parts += _agent_spans(
+            workload,
+            "subagent",
+            np.repeat(runs, subs.size),
+            np.tile(subs, runs.size),
+            np.repeat(t0, subs.size),
+            rng,
+            rng_durations,
+        )
     return _table(parts, success)
 
 
@@ -239,8 +281,9 @@ def simulate_traces(workload: Workload, *, days: int, seed: int, rng_durations: 
         con.close()
 
 
-def simulate_to_csv(workload: Workload, *, days: int, seed: int, path,
-                    rng_durations: bool = False) -> dict:
+def simulate_to_csv(
+    workload: Workload, *, days: int, seed: int, path, rng_durations: bool = False
+) -> dict:
     """Write simulated traces of `days` days to a SPEC §1 CSV file; a summary of what was written:
     runs, completed runs, spans by kind, the first instant and the file."""
     if days < 0:

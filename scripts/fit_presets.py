@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cost_model.fit import fit_workload  # noqa: E402
-from cost_model.loader import load_traces  # noqa: E402
-from cost_model.traces import TraceSet, attr_column, new_table_name, quote_ident  # noqa: E402
-from cost_model.workload import workload_to_yaml  # noqa: E402
+from cost_model.fit import fit_workload
+from cost_model.loader import load_traces
+from cost_model.traces import TraceSet, attr_column, new_table_name, quote_ident
+from cost_model.workload import workload_to_yaml
 
 SAMPLE = ROOT / "data" / "traces" / "sample.csv"
 OUT = ROOT / "data" / "workloads" / "coding-agent-fitted.yaml"

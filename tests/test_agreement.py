@@ -25,61 +25,124 @@ from cost_model.workload import Workload
 TOKENS = {
     "name": "tokens",
     "tokens": [
-        {"match": "main-*", "input_per_mtok": 0.95, "cached_input_per_mtok": 0.16,
-         "output_per_mtok": 4.0,
-         "long_context": {"above_input_tokens": 30_000, "input_per_mtok": 1.9}},
+        {
+            "match": "main-*",
+            "input_per_mtok": 0.95,
+            "cached_input_per_mtok": 0.16,
+            "output_per_mtok": 4.0,
+            "long_context": {"above_input_tokens": 30_000, "input_per_mtok": 1.9},
+        },
         {"match": "*", "input_per_mtok": 0.5, "cached_input_per_mtok": 0.1, "output_per_mtok": 2},
     ],
 }
-SESSION_GRANULAR = {"name": "session", "session_time": {
-    "per_second": 2.6e-6, "units": 2, "granularity_s": 60, "minimum_s": 120}}
+SESSION_GRANULAR = {
+    "name": "session",
+    "session_time": {"per_second": 2.6e-6, "units": 2, "granularity_s": 60, "minimum_s": 120},
+}
 SESSION_EXACT = {"name": "session exact", "session_time": {"per_second": 2.6e-6, "units": 2}}
-ACTIVE = {"name": "active", "active_time": {
-    "kinds": ["tool"], "per_second": 2.49e-5, "granularity_s": 1, "minimum_s": 2}}
+ACTIVE = {
+    "name": "active",
+    "active_time": {"kinds": ["tool"], "per_second": 2.49e-5, "granularity_s": 1, "minimum_s": 2},
+}
 ACTIVE_LLM = {"name": "active llm", "active_time": {"kinds": ["llm", "tool"], "per_second": 1e-5}}
-REQUESTS = {"name": "requests", "requests": {
-    "per_llm_call": 0.001, "per_tool_call": 5e-6, "per_session": 0.01}}
-SNAPSHOTS = {"name": "snapshots", "snapshots": {
-    "storage_per_gb_month": 0.02, "retention_days": 15, "egress_per_gb": 0.01,
-    "egress_fraction": 0.5, "per_snapshot": 5e-6}}
-COLD = {"name": "cold", "session_time": {"per_second": 2.6e-6},
-        "cold_start": {"idle_timeout_s": 300, "duration_s": 20, "fee": 0.001}}
+REQUESTS = {
+    "name": "requests",
+    "requests": {"per_llm_call": 0.001, "per_tool_call": 5e-6, "per_session": 0.01},
+}
+SNAPSHOTS = {
+    "name": "snapshots",
+    "snapshots": {
+        "storage_per_gb_month": 0.02,
+        "retention_days": 15,
+        "egress_per_gb": 0.01,
+        "egress_fraction": 0.5,
+        "per_snapshot": 5e-6,
+    },
+}
+COLD = {
+    "name": "cold",
+    "session_time": {"per_second": 2.6e-6},
+    "cold_start": {"idle_timeout_s": 300, "duration_s": 20, "fee": 0.001},
+}
 CAPACITY = {"name": "capacity", "capacity": {"per_replica_hour": 1.0, "sessions_per_replica": 1}}
-TIERS = {"name": "tiers", "concurrency_tiers": [
-    {"max_concurrency": 20, "monthly_fee": 0}, {"max_concurrency": 200, "monthly_fee": 300},
-    {"max_concurrency": 1000, "monthly_fee": 900}]}
+TIERS = {
+    "name": "tiers",
+    "concurrency_tiers": [
+        {"max_concurrency": 20, "monthly_fee": 0},
+        {"max_concurrency": 200, "monthly_fee": 300},
+        {"max_concurrency": 1000, "monthly_fee": 900},
+    ],
+}
 
 # One LLM call and one tool call per step, no sub-agents: every session lasts the same.
 PLAIN = Workload(
-    name="plain", model="main-model", steps=12, prompt_tokens=6_000, system_prompt_tokens=3_000,
-    output_tokens_per_step=300, tool_calls_per_step=1, tool_result_tokens=800,
-    tool_latency_s=2.5, ttft_s=0.5, prefill_tokens_per_s=4_000, decode_tokens_per_s=80,
-    step_overhead_s=0.3, tasks_per_month=2_000, success_rate=0.8, active_hours_per_day=8,
+    name="plain",
+    model="main-model",
+    steps=12,
+    prompt_tokens=6_000,
+    system_prompt_tokens=3_000,
+    output_tokens_per_step=300,
+    tool_calls_per_step=1,
+    tool_result_tokens=800,
+    tool_latency_s=2.5,
+    ttft_s=0.5,
+    prefill_tokens_per_s=4_000,
+    decode_tokens_per_s=80,
+    step_overhead_s=0.3,
+    tasks_per_month=2_000,
+    success_rate=0.8,
+    active_hours_per_day=8,
 )
 # Sub-agents, compaction, snapshots and a fractional number of tool calls.
-AGENTS = PLAIN.model_copy(update={
-    "name": "agents", "steps": 30, "subagents": 2, "subagent_steps": 6,
-    "subagent_model": "sub-model", "subagent_prompt_tokens": 2_000, "tool_calls_per_step": 1.5,
-    "context_limit": 40_000, "compaction_at": 0.9, "compacted_tokens": 8_000,
-    "snapshot_every_steps": 4, "snapshot_base_bytes": 20e6, "snapshot_bytes_per_token": 10,
-    "tasks_per_month": 1_200,
-})
+AGENTS = PLAIN.model_copy(
+    update={
+        "name": "agents",
+        "steps": 30,
+        "subagents": 2,
+        "subagent_steps": 6,
+        "subagent_model": "sub-model",
+        "subagent_prompt_tokens": 2_000,
+        "tool_calls_per_step": 1.5,
+        "context_limit": 40_000,
+        "compaction_at": 0.9,
+        "compacted_tokens": 8_000,
+        "snapshot_every_steps": 4,
+        "snapshot_base_bytes": 20e6,
+        "snapshot_bytes_per_token": 10,
+        "tasks_per_month": 1_200,
+    }
+)
 
 
 # Many runs of two long steps, with a sub-agent: about 80 sessions at the peak. The peak of one
 # month of arrivals varies by about ±8% from month to month (seen over 20 seeds), so the 10%
 # tolerance can only hold where the peak is this large; at a peak of 5 one session more is 20%.
-BUSY = PLAIN.model_copy(update={
-    "name": "busy", "steps": 2, "tool_latency_s": 600, "tasks_per_month": 12_000,
-    "subagents": 1, "subagent_steps": 2,
-})
+BUSY = PLAIN.model_copy(
+    update={
+        "name": "busy",
+        "steps": 2,
+        "tool_latency_s": 600,
+        "tasks_per_month": 12_000,
+        "subagents": 1,
+        "subagent_steps": 2,
+    }
+)
 # Runtime 15 + 10·m s with m ~ Binomial(10, 0.5) tool calls: the mean, 65 s, would bill 120 s at a
 # 60 s granularity, but 38% of the sessions last at most 55 s and bill 60 s. 10 000 attempts keep
 # the month's own noise in the mean bill near 0.3%.
 FRACTIONAL = Workload(
-    name="fractional", steps=10, prompt_tokens=1_000, output_tokens_per_step=100,
-    tool_calls_per_step=0.5, tool_latency_s=10, ttft_s=1, prefill_tokens_per_s=1e9,
-    decode_tokens_per_s=1e9, step_overhead_s=0.5, tasks_per_month=8_000, success_rate=0.8,
+    name="fractional",
+    steps=10,
+    prompt_tokens=1_000,
+    output_tokens_per_step=100,
+    tool_calls_per_step=0.5,
+    tool_latency_s=10,
+    ttft_s=1,
+    prefill_tokens_per_s=1e9,
+    decode_tokens_per_s=1e9,
+    step_overhead_s=0.5,
+    tasks_per_month=8_000,
+    success_rate=0.8,
 )
 GRANULAR_60 = {"name": "granular", "session_time": {"per_second": 1e-5, "granularity_s": 60}}
 
@@ -110,8 +173,9 @@ def _both(ts, workload, *plan_data):
     return price(ts, plans), estimate(workload, plans)["plans"]
 
 
-@pytest.mark.parametrize("plan", [TOKENS, SESSION_GRANULAR, ACTIVE, ACTIVE_LLM, REQUESTS],
-                         ids=lambda p: p["name"])
+@pytest.mark.parametrize(
+    "plan", [TOKENS, SESSION_GRANULAR, ACTIVE, ACTIVE_LLM, REQUESTS], ids=lambda p: p["name"]
+)
 def test_per_attempt_components_agree_within_1pct_for_equal_sessions(plain_month, plan):
     [priced], [estimated] = _both(plain_month, PLAIN, plan)
     assert priced["per_run_usd"] > 0

@@ -16,26 +16,56 @@ from cost_model.workload import Workload, load_workload, save_workload
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "traces" / "sample.csv"
 
 ORIGINAL = Workload(
-    name="original", model="main-model", steps=24, prompt_tokens=9_000, system_prompt_tokens=5_000,
-    output_tokens_per_step=350, tool_calls_per_step=1.6, tool_result_tokens=900,
-    tool_latency_s=4, cache_hit_rate=0.85, context_limit=50_000, compaction_at=0.6,
-    compacted_tokens=12_000, ttft_s=0.6, prefill_tokens_per_s=3_000, decode_tokens_per_s=70,
-    step_overhead_s=0.4, subagents=2, subagent_model="sub-model", subagent_steps=5,
-    subagent_prompt_tokens=3_000, snapshot_every_steps=6, snapshot_base_bytes=10e6,
-    snapshot_bytes_per_token=6, success_rate=0.8, tasks_per_month=1_600, active_hours_per_day=9,
+    name="original",
+    model="main-model",
+    steps=24,
+    prompt_tokens=9_000,
+    system_prompt_tokens=5_000,
+    output_tokens_per_step=350,
+    tool_calls_per_step=1.6,
+    tool_result_tokens=900,
+    tool_latency_s=4,
+    cache_hit_rate=0.85,
+    context_limit=50_000,
+    compaction_at=0.6,
+    compacted_tokens=12_000,
+    ttft_s=0.6,
+    prefill_tokens_per_s=3_000,
+    decode_tokens_per_s=70,
+    step_overhead_s=0.4,
+    subagents=2,
+    subagent_model="sub-model",
+    subagent_steps=5,
+    subagent_prompt_tokens=3_000,
+    snapshot_every_steps=6,
+    snapshot_base_bytes=10e6,
+    snapshot_bytes_per_token=6,
+    success_rate=0.8,
+    tasks_per_month=1_600,
+    active_hours_per_day=9,
 )
 PLANS = [
-    {"name": "tokens", "tokens": [{"input_per_mtok": 0.95, "cached_input_per_mtok": 0.16,
-                                   "output_per_mtok": 4.0}]},
+    {
+        "name": "tokens",
+        "tokens": [{"input_per_mtok": 0.95, "cached_input_per_mtok": 0.16, "output_per_mtok": 4.0}],
+    },
     {"name": "session", "session_time": {"per_second": 2.6e-6, "units": 2, "granularity_s": 1}},
     {"name": "active", "active_time": {"kinds": ["tool"], "per_second": 2.49e-5}},
     {"name": "requests", "requests": {"per_llm_call": 0.001, "per_tool_call": 5e-6}},
     {"name": "snapshots", "snapshots": {"storage_per_gb_month": 0.02, "per_snapshot": 5e-6}},
-    {"name": "cold", "session_time": {"per_second": 2.6e-6},
-     "cold_start": {"idle_timeout_s": 300, "duration_s": 20}},
+    {
+        "name": "cold",
+        "session_time": {"per_second": 2.6e-6},
+        "cold_start": {"idle_timeout_s": 300, "duration_s": 20},
+    },
     {"name": "capacity", "capacity": {"per_replica_hour": 1.0, "sessions_per_replica": 4}},
-    {"name": "tiers", "concurrency_tiers": [{"max_concurrency": 4, "monthly_fee": 0},
-                                            {"max_concurrency": 100, "monthly_fee": 300}]},
+    {
+        "name": "tiers",
+        "concurrency_tiers": [
+            {"max_concurrency": 4, "monthly_fee": 0},
+            {"max_concurrency": 100, "monthly_fee": 300},
+        ],
+    },
 ]
 
 
@@ -105,7 +135,8 @@ def test_round_trip_holds_with_random_durations(tmp_path):
     plans = [parse_plan(p, p["name"]) for p in PLANS[:3]]
     want, got = estimate(original, plans), estimate(fitted, plans)
     assert got["per_attempt"]["runtime_s_main"] == pytest.approx(
-        want["per_attempt"]["runtime_s_main"], rel=0.05)
+        want["per_attempt"]["runtime_s_main"], rel=0.05
+    )
     for a, b in zip(want["plans"], got["plans"]):
         assert b["per_completed_task_usd"] == pytest.approx(a["per_completed_task_usd"], rel=0.05)
 
@@ -120,7 +151,9 @@ def test_fitting_the_real_sample_gives_a_valid_workload(sample, tmp_path):
 def test_a_user_simulator_is_not_part_of_the_agent(sample):
     tau2 = fit_workload(sample.filter({"source": "tau2-bench/blakeelias-grok-modified"}))
     assert tau2.model.startswith("agent:")
-    assert tau2.steps == 10  # 4 315 agent calls over 434 runs; the 2 488 user-simulator calls left out
+    assert (
+        tau2.steps == 10
+    )  # 4 315 agent calls over 434 runs; the 2 488 user-simulator calls left out
     assert tau2.success_rate == pytest.approx(177 / 434)
     assert tau2.cache_hit_rate == 0  # tau2 recorded no cache data
     assert tau2.snapshot_every_steps == 0
@@ -136,19 +169,24 @@ def test_a_coding_agent_sample_keeps_its_cache_hits_and_outcomes(sample):
 
 
 def test_runs_without_outcomes_count_as_completed(sample):
-    reasoner = fit_workload(sample.filter({"source": "mini-swe-agent/deepseek-reasoner/"
-                                                     "swebench-lite-dev"}))
+    reasoner = fit_workload(
+        sample.filter({"source": "mini-swe-agent/deepseek-reasoner/swebench-lite-dev"})
+    )
     assert reasoner.success_rate == 1.0
     assert reasoner.model == "deepseek/deepseek-reasoner"  # placeholders of failed calls left out
 
 
-HEADER = "run_id,span_id,kind,name,start_time,end_time,input_tokens,cached_input_tokens,output_tokens"
+HEADER = (
+    "run_id,span_id,kind,name,start_time,end_time,input_tokens,cached_input_tokens,output_tokens"
+)
 
 
 def test_a_hand_made_file_gives_its_growth_and_timing(tmp_path):
     # Two runs of three steps, a day apart: x = 1 000 + 500·i with 100 output and one tool call
     # (1 s) a step; each call lasts 1 s + uncached/1 000 + output/50, so 4, 4.5 and 5 s.
-    ts = _csv(tmp_path, f"""
+    ts = _csv(
+        tmp_path,
+        f"""
 {HEADER}
 a,1,llm,m,0,4,1000,0,100
 a,2,tool,t,4,5,,,
@@ -162,7 +200,8 @@ b,3,llm,m,86405,86409.5,1500,0,100
 b,4,tool,t,86409.5,86410.5,,,
 b,5,llm,m,86410.5,86415.5,2000,0,100
 b,6,tool,t,86415.5,86416.5,,,
-""")
+""",
+    )
     fitted = fit_workload(ts)
     assert (fitted.model, fitted.steps, fitted.prompt_tokens) == ("m", 3, 1_000)
     assert fitted.tool_calls_per_step == 1 and fitted.tool_latency_s == 1
@@ -176,7 +215,9 @@ b,6,tool,t,86415.5,86416.5,,,
 
 
 def test_small_drops_of_context_are_not_taken_for_compaction(tmp_path):
-    ts = _csv(tmp_path, f"""
+    ts = _csv(
+        tmp_path,
+        f"""
 {HEADER}
 a,1,llm,m,0,1,1000,,10
 a,2,llm,m,2,3,2000,,10
@@ -186,17 +227,21 @@ b,1,llm,m,8,9,1000,,10
 b,2,llm,m,10,11,2000,,10
 b,3,llm,m,12,13,3000,,10
 b,4,llm,m,14,15,4000,,10
-""")
+""",
+    )
     fitted = fit_workload(ts)
     assert fitted.compaction_threshold > 4_000 + 4 * fitted.tokens_per_step
 
 
 def test_a_file_without_times_keeps_the_default_timing_and_volume(tmp_path):
-    ts = _csv(tmp_path, f"""
+    ts = _csv(
+        tmp_path,
+        f"""
 {HEADER}
 a,1,llm,m,,,1000,500,10
 a,2,tool,t,,,,,
-""")
+""",
+    )
     fitted = fit_workload(ts)
     default = Workload()
     assert (fitted.steps, fitted.tool_calls_per_step, fitted.prompt_tokens) == (1, 1.0, 1_000)

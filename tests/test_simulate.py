@@ -136,10 +136,7 @@ def test_snapshots_take_no_time_and_carry_the_context_after_their_step(small_mon
 
 def test_attempts_arrive_only_in_the_first_active_hours_of_each_day(small_month):
     summary, ts = small_month
-    offsets = [
-        r[0]
-        for r in ts.sql("SELECT min(start_us) FROM {t} GROUP BY run_id")
-    ]
+    offsets = [r[0] for r in ts.sql("SELECT min(start_us) FROM {t} GROUP BY run_id")]
     days = [(o - EPOCH_US) // DAY_US for o in offsets]
     hours = [((o - EPOCH_US) % DAY_US) / 3.6e9 for o in offsets]
     assert min(days) >= 0 and max(days) <= 4
@@ -159,8 +156,10 @@ def test_arrival_counts_per_day_are_poisson():
 
 def test_every_row_of_a_run_carries_its_outcome_and_the_rate_is_kept(small_month):
     summary, ts = small_month
-    mixed = ts.sql("SELECT count(*) FROM (SELECT run_id FROM {t} GROUP BY run_id "
-                   "HAVING count(DISTINCT success) <> 1 OR count(success) <> count(*))")
+    mixed = ts.sql(
+        "SELECT count(*) FROM (SELECT run_id FROM {t} GROUP BY run_id "
+        "HAVING count(DISTINCT success) <> 1 OR count(success) <> count(*))"
+    )
     assert mixed == [(0,)]
     completed = ts.sql("SELECT count(DISTINCT run_id) FROM {t} WHERE success")[0][0]
     assert completed == summary["completed"]
@@ -179,10 +178,18 @@ def test_fractional_tool_calls_become_floor_or_ceiling_with_mean_k():
     workload = SMALL.model_copy(update={"tool_calls_per_step": 1.3, "steps": 50, "subagents": 0})
     table = simulate_traces(workload, days=10, seed=5)
     kinds = np.array(table["kind"].to_pylist())
-    steps = [s.rsplit("/", 1)[0] for s, k in zip(table["span_id"].to_pylist(), kinds)
-             if k == "tool"]
-    per_step = np.unique(np.array([f"{r}:{s}" for r, s in zip(
-        np.array(table["run_id"].to_pylist())[kinds == "tool"], steps)]), return_counts=True)[1]
+    steps = [
+        s.rsplit("/", 1)[0] for s, k in zip(table["span_id"].to_pylist(), kinds) if k == "tool"
+    ]
+    per_step = np.unique(
+        np.array(
+            [
+                f"{r}:{s}"
+                for r, s in zip(np.array(table["run_id"].to_pylist())[kinds == "tool"], steps)
+            ]
+        ),
+        return_counts=True,
+    )[1]
     llm_calls = int((kinds == "llm").sum())
     assert set(per_step.tolist()) == {1, 2}
     assert len(per_step) == llm_calls  # every step has at least one call
@@ -202,7 +209,8 @@ def test_random_durations_vary_but_keep_their_mean():
 
 def test_no_tasks_write_a_header_only_file_that_loads_as_empty(tmp_path):
     path = tmp_path / "none.csv"
-    summary = simulate_to_csv(SMALL.model_copy(update={"tasks_per_month": 0}), days=3, seed=1,
-                              path=path)
+    summary = simulate_to_csv(
+        SMALL.model_copy(update={"tasks_per_month": 0}), days=3, seed=1, path=path
+    )
     assert summary["runs"] == 0 and summary["spans"] == 0
     assert load_traces(path).span_count == 0
