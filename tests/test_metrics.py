@@ -299,6 +299,21 @@ def test_chart_frames_hold_sessions_latencies_snapshots_and_one_run(mixed):
     assert spans["duration_s"].tolist()[0] == 10.0 and spans["duration_s"].isna().sum() == 2
 
 
+def test_chart_frames_of_an_empty_data_set_are_empty_with_their_columns(tmp_path):
+    ts = load(tmp_path, [])
+    assert list(concurrency_steps(ts)) == ["time", "sessions"]
+    assert list(tool_latencies(ts)) == ["name", "latency_s"]
+    assert list(snapshot_points(ts)) == ["time", "bytes", "run_id", "agent_id"]
+    assert len(session_runtimes(ts)) == 0 and len(run_spans(ts, "r")) == 0
+    assert per_run_metrics(ts) == []
+
+
+def test_a_filtered_data_set_is_measured_alone(mixed):
+    m = compute_metrics(mixed.filter({"run_id": "r2"}))
+    assert (m["runs"], m["failed_runs"], m["sessions"], m["spans"]) == (1, 1, 1, 4)
+    assert m["window"]["seconds"] == 10.0 and m["concurrency"]["peak"] == 1
+
+
 extents = st.lists(
     st.tuples(st.integers(0, 60), st.integers(0, 30)).map(lambda p: (p[0], p[0] + p[1])),
     min_size=1,
