@@ -47,6 +47,8 @@ _FOREIGN_KEYS = {"embed", "embed_options"}
 _MAX_VALUE_CHARS = 8_000
 _MAX_JSON_BYTES = 200_000
 _MAX_PLANS = 50
+LINK_LIMIT_FACTOR = 10
+"""A link's workload value may be at most this many times its widget's upper end."""
 
 
 @dataclass
@@ -266,19 +268,23 @@ def _decode_workload(raw: dict[str, str]) -> tuple[Workload | None, str | None]:
             what = err["msg"].removeprefix("Value error, ")
         return None, f"the workload ({what})"
     for key in raw:
-        value, top = getattr(workload, key), _widget_max(key)
+        value, limit = getattr(workload, key), _link_limit(key)
         if isinstance(value, float) and not math.isfinite(value):
             return None, f"the workload ({WORKLOAD_PREFIX}{key} must be a finite number)"
-        if top is not None and isinstance(value, (int, float)) and value > top:
-            # A link is a view of the page, whose widgets stop here; a huge step count would
-            # also make every estimate slow for the whole server.
-            return None, f"the workload ({WORKLOAD_PREFIX}{key} is above its maximum {top:g})"
+        if limit is not None and isinstance(value, (int, float)) and value > limit:
+            return None, f"the workload ({WORKLOAD_PREFIX}{key} is above {limit:g})"
     return workload, None
 
 
-def _widget_max(key: str) -> float | None:
+def _link_limit(key: str) -> float | None:
+    """The largest value a link may give a parameter: ten times its widget's upper end.
+
+    A fitted or uploaded workload may pass the widget's end, so a link may too; but a step
+    count of a billion would make every estimate of the server slow, so a link stops well short.
+    """
     extra = Workload.model_fields[key].json_schema_extra or {}
-    return extra.get("widget_max")
+    top = extra.get("top")
+    return None if top is None else LINK_LIMIT_FACTOR * top
 
 
 # ---- scenario files ----
