@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,14 +57,17 @@ def shifted(row: str) -> str:
     return ",".join(cells)
 
 
-CON = connect()  # one database for every test; each load makes a table of its own
+@functools.cache
+def database():
+    """One database for every test (each load makes a table of its own): examples stay cheap."""
+    return connect()
 
 
 def load(tmp_path, rows, header=HEADER, shift=True, name="t.csv"):
     path = tmp_path / name
     body = [shifted(r) if shift else r for r in rows]
     path.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
-    return load_traces(path, con=CON)
+    return load_traces(path, con=database())
 
 
 def timed(tmp_path, extents, name="t.csv"):
