@@ -346,14 +346,6 @@ def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
     return typed, checks
 
 
-_STRUCTURE = {
-    "UNQUOTED VALUE": "a quoted value is not closed, or text follows its closing quote",
-    "INVALID ENCODING": "this is not UTF-8 text (save the file as UTF-8)",
-    "INVALID UNICODE": "this is not UTF-8 text (save the file as UTF-8)",
-    "LINE SIZE OVER MAXIMUM": "the row is longer than the reader's limit",
-}
-
-
 def explain(path: Path, data: bytes, name: str, header: Header) -> list[str]:
     """Every problem of a rejected file, one sentence each, in the order of the file.
 
@@ -372,40 +364,14 @@ def explain(path: Path, data: bytes, name: str, header: Header) -> list[str]:
         ]
     scratch = connect()
     try:
-        problems = _structure_problems(scratch, path, data, name, header)
+        src, params = csv_sql(header)
+        src = src.replace("null_padding = false", "null_padding = false, store_rejects = true")
+        problems = v.structure_problems(scratch, src, [str(path), *params], data, name)
         return problems or _value_problems(scratch, path, data, name, header)
     except duckdb.Error as err:
         return [f"{name} cannot be read as CSV: {str(err).splitlines()[0]}"]
     finally:
         scratch.close()
-
-
-def _structure_problems(scratch, path: Path, data: bytes, name: str, header: Header) -> list:
-    """Rows the CSV reader cannot split: bad quotes, wrong field counts, not UTF-8."""
-    src, params = csv_sql(header)
-    src = src.replace("null_padding = false", "null_padding = false, store_rejects = true")
-    try:
-        scratch.execute(f"SELECT count(*) FROM {src}", [str(path), *params]).fetchall()
-    except duckdb.Error as err:
-        first = str(err).split("\n")[0]
-        return [f"{name} cannot be read as CSV: {first}"]
-    rows = scratch.execute(
-        "SELECT line_byte_position, error_type, csv_line, error_message FROM reject_errors "
-        "ORDER BY line_byte_position"
-    ).fetchall()
-    problems, seen = [], set()
-    for position, kind, text, message in rows:
-        line = data.count(b"\n", 0, max(position - 1, 0)) + 1
-        if line in seen:
-            continue
-        seen.add(line)
-        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
-            found = message.rsplit("Found:", 1)[-1].strip() if "Found:" in message else "?"
-            what = f"{found} fields where the header has {len(header.names)}"
-        else:
-            what = _STRUCTURE.get(kind, message)
-        problems.append(f"{name}, line {line}: {what}: {v.show(text.rstrip())}")
-    return problems
 
 
 def _value_problems(scratch, path: Path, data: bytes, name: str, header: Header) -> list[str]:

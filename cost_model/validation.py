@@ -1,10 +1,15 @@
-"""The value rules of a trace file (SPEC §1): how each cell converts, what rejects, what warns.
+"""The value rules of a trace file (SPEC §1): how each cell converts, what rejects, what warns,
+and the sentences that name each problem of a rejected file.
 
 Everything here is SQL run over a whole table at once; nothing loops over spans in Python.
 A cell is first trimmed (spaces, tabs, CR, LF), and an empty cell becomes NULL (unknown).
 """
 
 from __future__ import annotations
+
+import re
+
+import duckdb
 
 from cost_model.traces import INT_COLUMNS, KINDS, REQUIRED_COLUMNS, TraceSet
 
@@ -294,3 +299,43 @@ def _conflict_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[
         )
         for r, yes, no in rows
     ]
+
+
+_STRUCTURE = {
+    "UNQUOTED VALUE": "a quoted value is not closed, or text follows its closing quote",
+    "INVALID ENCODING": "this is not UTF-8 text (save the file as UTF-8)",
+    "INVALID UNICODE": "this is not UTF-8 text (save the file as UTF-8)",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the reader's limit",
+}
+
+
+def structure_problems(scratch, src: str, params: list, data: bytes, name: str) -> list[str]:
+    """Rows the CSV reader cannot split (bad quotes, wrong field counts, not UTF-8), from a
+    `read_csv` call `src` with `store_rejects`; lines are found from the byte positions."""
+    try:
+        scratch.execute(f"SELECT count(*) FROM {src}", params).fetchall()
+    except duckdb.Error as err:
+        first = str(err).split("\n")[0]
+        return [f"{name} cannot be read as CSV: {first}"]
+    rows = scratch.execute(
+        "SELECT line_byte_position, error_type, csv_line, error_message FROM reject_errors "
+        "ORDER BY line_byte_position"
+    ).fetchall()
+    problems, seen = [], set()
+    for position, kind, text, message in rows:
+        line = data.count(b"\n", 0, max(position - 1, 0)) + 1
+        if line in seen:
+            continue
+        seen.add(line)
+        if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+            # DuckDB's message: "Expected Number of Columns: 4 Found: 5"
+            numbers = re.findall(r"\d+", message)
+            what = (
+                f"{numbers[-1]} fields where the header has {numbers[0]}"
+                if len(numbers) >= 2
+                else message
+            )
+        else:
+            what = _STRUCTURE.get(kind, message)
+        problems.append(f"{name}, line {line}: {what}: {show(text.rstrip())}")
+    return problems
