@@ -259,9 +259,10 @@ def peak_rss_mb() -> float:
 
 def child(impl: str, path: str) -> None:
     """Load and compute in this process; print times, peak RSS and the numbers as JSON."""
-    sys.path.insert(0, str(ROOT))
-    from cost_model.loader import load_traces  # imported by both, outside the timing
-    from cost_model.metrics import compute_metrics, per_run_metrics
+    if impl == "project":  # imports stay outside the timing (pandas is imported by both)
+        sys.path.insert(0, str(ROOT))
+        from cost_model.loader import load_traces
+        from cost_model.metrics import compute_metrics, per_run_metrics
 
     t0 = time.perf_counter()
     if impl == "project":
