@@ -133,57 +133,6 @@ class Workload(BaseModel):
         return self.output_tokens_per_step + self.tool_calls_per_step * self.tool_result_tokens
 
 
-def parameter_widgets() -> list[dict]:
-    """How the Workload page shows each parameter, in the model's order: name, group, label,
-    help (the field's docstring), kind (text, int or float), lower and upper end, step, slider."""
-    specs = []
-    for name, field in Workload.model_fields.items():
-        extra = field.json_schema_extra or {}
-        if "group" not in extra:
-            continue
-        kind = {int: "int", float: "float"}.get(field.annotation, "text")
-        low = None
-        for limit in field.metadata:
-            if getattr(limit, "ge", None) is not None:
-                low = limit.ge
-            elif getattr(limit, "gt", None) is not None:
-                low = limit.gt
-        specs.append(
-            {
-                "name": name,
-                "group": extra["group"],
-                "label": _label(name),
-                "help": field.description,
-                "kind": kind,
-                "low": low,
-                "top": extra["top"],
-                "step": extra["step"],
-                "slider": extra["slider"],
-            }
-        )
-    return specs
-
-
-def _label(name: str) -> str:
-    """A parameter's name for people: 'tool_latency_s' → 'Tool latency (s)'."""
-    text = name.replace("ttft_s", "time to first token_s").replace("subagent", "sub-agent")
-    if text.endswith("_per_s"):
-        text = text[:-6] + " per second"
-    elif text.endswith("_s"):
-        text = text[:-2] + " (s)"
-    return text.replace("_", " ").capitalize()
-
-
-def parameter_groups() -> dict[str, list[str]]:
-    """Field names by Workload-page group, in the model's order."""
-    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
-    for name, field in Workload.model_fields.items():
-        extra = field.json_schema_extra or {}
-        if "group" in extra:
-            groups[extra["group"]].append(name)
-    return groups
-
-
 # ---- files ----
 
 
@@ -389,14 +338,3 @@ def load_workload_presets() -> dict[str, Workload]:
         w = load_workload(path)
         presets[w.name] = w
     return presets
-
-
-def widget_bounds(spec: dict, value) -> dict:
-    """min_value, max_value and step of a parameter's number widget, of the parameter's type
-    and wide enough to hold `value` (a fitted or uploaded value may lie outside the usual)."""
-    cast = int if spec["kind"] == "int" else float
-    return {
-        "min_value": cast(min(spec["low"], value)),
-        "max_value": cast(max(spec["top"], value)),
-        "step": cast(spec["step"]),
-    }

@@ -1,5 +1,6 @@
 """Figures and tables of the Workload page: what a workload costs under plans, its context step
-by step, cost against the number of steps, and the runtime metrics it implies.
+by step, cost against the number of steps, the runtime metrics it implies, and how each
+parameter is shown as a widget (group, range, step, label).
 
 Builders take a Workload, an `estimate` result or a `horizon_sweep` frame and return Plotly
 figures or plain data; none imports Streamlit. Values go into figures as Python lists.
@@ -13,7 +14,7 @@ import plotly.graph_objects as go
 from cost_model.billing import COMPONENTS
 from cost_model.charts import _layout, empty_figure, fmt_bytes, fmt_duration, fmt_number, fmt_usd
 from cost_model.compare_charts import COMPONENT_COLOURS, COMPONENT_LABELS
-from cost_model.workload import Workload, agent_steps
+from cost_model.workload import GROUPS, Workload, agent_steps
 
 DEFAULT_PLANS = (
     "Kimi K2.6 tokens (Moonshot API)",
@@ -244,3 +245,68 @@ def plans_table(result: dict) -> pd.DataFrame:
             "Replicas",
         ],
     )
+
+
+# ---- the parameter widgets ----
+
+
+def parameter_widgets() -> list[dict]:
+    """How the Workload page shows each parameter, in the model's order: name, group, label,
+    help (the field's docstring), kind (text, int or float), lower and upper end, step, slider."""
+    specs = []
+    for name, field in Workload.model_fields.items():
+        extra = field.json_schema_extra or {}
+        if "group" not in extra:
+            continue
+        kind = {int: "int", float: "float"}.get(field.annotation, "text")
+        low = None
+        for limit in field.metadata:
+            if getattr(limit, "ge", None) is not None:
+                low = limit.ge
+            elif getattr(limit, "gt", None) is not None:
+                low = limit.gt
+        specs.append(
+            {
+                "name": name,
+                "group": extra["group"],
+                "label": _label(name),
+                "help": field.description,
+                "kind": kind,
+                "low": low,
+                "top": extra["top"],
+                "step": extra["step"],
+                "slider": extra["slider"],
+            }
+        )
+    return specs
+
+
+def _label(name: str) -> str:
+    """A parameter's name for people: 'tool_latency_s' → 'Tool latency (s)'."""
+    text = name.replace("ttft_s", "time to first token_s").replace("subagent", "sub-agent")
+    if text.endswith("_per_s"):
+        text = text[:-6] + " per second"
+    elif text.endswith("_s"):
+        text = text[:-2] + " (s)"
+    return text.replace("_", " ").capitalize()
+
+
+def parameter_groups() -> dict[str, list[str]]:
+    """Field names by Workload-page group, in the model's order."""
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for name, field in Workload.model_fields.items():
+        extra = field.json_schema_extra or {}
+        if "group" in extra:
+            groups[extra["group"]].append(name)
+    return groups
+
+
+def widget_bounds(spec: dict, value) -> dict:
+    """min_value, max_value and step of a parameter's number widget, of the parameter's type
+    and wide enough to hold `value` (a fitted or uploaded value may lie outside the usual)."""
+    cast = int if spec["kind"] == "int" else float
+    return {
+        "min_value": cast(min(spec["low"], value)),
+        "max_value": cast(max(spec["top"], value)),
+        "step": cast(spec["step"]),
+    }

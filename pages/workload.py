@@ -57,7 +57,7 @@ def widget(spec: dict, value) -> None:
         ss[key] = value
         st.text_input(spec["label"], **args)
         return
-    bounds = wl.widget_bounds(spec, value)
+    bounds = wc.widget_bounds(spec, value)
     ss[key] = type(bounds["step"])(value)
     (st.slider if spec["slider"] else st.number_input)(spec["label"], **bounds, **args)
 
@@ -91,7 +91,7 @@ with st.sidebar:
     st.caption(f"Parameters of **{common.escape_markdown(workload.name)}**")
     for group in wl.GROUPS:
         with st.expander(group.capitalize(), expanded=group == "agent loop"):
-            for spec in (s for s in wl.parameter_widgets() if s["group"] == group):
+            for spec in (s for s in wc.parameter_widgets() if s["group"] == group):
                 widget(spec, values[spec["name"]])
 
 available = {**load_presets(), **ss["plans"]}

@@ -12,10 +12,10 @@ from cost_model.workload import (
     Workload,
     agent_steps,
     load_workload,
-    parameter_groups,
     save_workload,
     workload_to_yaml,
 )
+from cost_model.workload_charts import parameter_groups
 
 # a = output 100 + 2 tool calls × 50 = 200 new tokens per step.
 SMALL = {
