@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import common
+from pages import common, sharing
 
 ROOT = Path(__file__).resolve().parent
 PAGES = (
@@ -27,4 +27,9 @@ pages = [
     for path, title, icon in PAGES
     if (ROOT / path).exists()
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+# The address bar holds a link to what is on screen: read it before the page, write it after.
+sharing.apply_link({sharing.page_key(p): p for p in pages}, page)
+sharing.share_sidebar(page)
+page.run()
+sharing.write_link(page)
