@@ -573,3 +573,9 @@ def test_blank_lines_are_skipped_but_still_counted():
     assert problems(text.replace("tool,z", "bogus,z")) == [
         "t.csv, line 8, column kind: 'bogus' is not a kind (one of llm, tool, snapshot, other)"
     ]
+
+
+def test_a_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as err:
+        load_traces(tmp_path / "none.csv", name="none.csv")
+    assert err.value.problems == ["none.csv cannot be read: No such file or directory"]
