@@ -2,8 +2,9 @@
 
 The data is parsed by DuckDB's own CSV reader with fixed settings (no sniffing) and every column
 read as text; conversion and validation are a few set-based SQL passes (`validation`). Python
-only reads the header line (to pick the delimiter and name the columns) and counts line breaks,
-so that problems can name physical lines even after quoted newlines.
+only splits the header line (to pick the delimiter and name the columns) and scans the bytes
+for NUL bytes and line breaks, so that problems name physical lines even after quoted newlines
+and the blank lines the reader skips.
 
 A file is loaded in a transaction of its own: a rejected file leaves the connection unchanged.
 """
@@ -92,10 +93,29 @@ def load_traces(source, *, name: str | None = None, con=None) -> TraceSet:
 
 def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
     header = read_header(data, name)
-    cur = con.cursor()
-    _configure(cur)
     table = new_table_name()
-    cur.begin()
+    cur = con.cursor()
+    try:
+        _configure(cur)
+        cur.begin()
+        failure = _build(cur, table, path, data, header)
+        if failure is None:
+            cur.execute(f"ALTER TABLE {quote_ident(table)} DROP COLUMN bad")
+            cur.commit()
+        else:
+            cur.rollback()
+    finally:
+        cur.close()
+    if failure is not None:
+        problems = explain(path, data, name, header)
+        raise InputError(name, problems or [f"{name} cannot be loaded: {failure}"])
+    ts = TraceSet(con, table, name, list(header.attributes), [])
+    ts.warnings = v.span_warnings(ts, success_column="success" in header.known)
+    return ts
+
+
+def _build(cur, table: str, path: Path, data: bytes, header: Header) -> str | None:
+    """Create and check the table; None when the file is good, else why not (may be empty)."""
     try:
         # Most files have one row per line; if the count says otherwise (quoted newlines,
         # blank lines), number the rows again counting the line breaks inside them.
@@ -103,21 +123,9 @@ def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
         if ok is None:
             cur.execute(f"DROP TABLE {quote_ident(table)}")
             ok = _create(cur, table, path, header, blank_line_shifts(data, header))
-        ok = ok and _consistent(cur, table)
-        failure = None
+        return None if ok and _consistent(cur, table) else ""
     except duckdb.Error as err:
-        ok, failure = False, str(err).splitlines()[0]
-    if not ok:
-        cur.rollback()
-        cur.close()
-        problems = explain(path, data, name, header)
-        raise InputError(name, problems or [f"{name} cannot be loaded: {failure}"])
-    cur.execute(f"ALTER TABLE {quote_ident(table)} DROP COLUMN bad")
-    cur.commit()
-    cur.close()
-    ts = TraceSet(con, table, name, list(header.attributes), [])
-    ts.warnings = v.span_warnings(ts, success_column="success" in header.known)
-    return ts
+        return str(err).splitlines()[0]
 
 
 _CONSISTENT = """
@@ -129,10 +137,8 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} GROUP BY run_id, span_id HAVING 
 
 def _consistent(cur, table: str) -> bool:
     """No (run_id, span_id) twice and no run with two success values."""
-    duplicates, conflicts = cur.execute(_CONSISTENT.replace("{t}", quote_ident(table))).fetchall()[
-        0
-    ]
-    return not duplicates and not conflicts
+    row = cur.execute(_CONSISTENT.replace("{t}", quote_ident(table))).fetchall()[0]
+    return row == (0, 0)
 
 
 def _lines(data: bytes) -> int:
