@@ -151,15 +151,14 @@ def read_header(data: bytes, name: str) -> Header:
     problem = _encoding_problem(data, name)
     if problem:
         raise InputError(name, [problem])
-    body = data.removeprefix(BOM)
-    record, lines = _first_record(body)
+    record, lines = _first_record(data, len(BOM) if data.startswith(BOM) else 0)
     try:
         text = record.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(name, [f"{name}, line 1: the header is not UTF-8 text ({err.reason})"])
-    if not body.strip():
-        raise InputError(name, [f"{name} is empty: it needs at least a header line"])
     if not text.strip():
+        if not data.removeprefix(BOM).strip():
+            raise InputError(name, [f"{name} is empty: it needs at least a header line"])
         raise InputError(name, [f"{name}, line 1: empty, but the header must be the first line"])
     first_line = text.split("\n", 1)[0]
     counts = [first_line.count(d) for d in DELIMITERS]
@@ -183,15 +182,17 @@ def _encoding_problem(data: bytes, name: str) -> str | None:
     return None
 
 
-def _first_record(body: bytes) -> tuple[bytes, int]:
-    """The header record (to its first line break outside quotes) and the lines it takes."""
-    end, lines = -1, 0
+def _first_record(data: bytes, start: int) -> tuple[bytes, int]:
+    """The header record (to its first line break outside quotes) and the lines it takes.
+    A header still inside quotes after 64 KiB has an unclosed quote: stop there."""
+    end, lines, quotes, limit = start - 1, 0, 0, start + 2**16
     while True:
-        end = body.find(b"\n", end + 1)
+        prev, end = end + 1, data.find(b"\n", end + 1, limit)
         lines += 1
-        if end < 0 or body.count(b'"', 0, end) % 2 == 0:
+        quotes += data.count(b'"', prev, limit if end < 0 else end)
+        if end < 0 or quotes % 2 == 0:
             break
-    record = body if end < 0 else body[:end]
+    record = data[start:limit] if end < 0 else data[start:end]
     return record.rstrip(b"\r"), lines
 
 
