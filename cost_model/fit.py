@@ -38,29 +38,38 @@ from cost_model.workload import Workload, agent_steps
 log = logging.getLogger(__name__)
 DEFAULT = Workload()
 
-_STEPS_SQL = """
-WITH names AS (
+# The agent's own calls: in each session, the llm spans of its most frequent name.
+_AGENT_CALLS = """
+names AS (
     SELECT run_id, agent_id, name, count(*) AS n FROM {t} WHERE kind = 'llm' GROUP BY ALL
 ), models AS (
     SELECT run_id, agent_id, first(name ORDER BY n DESC, name NULLS LAST) AS model
     FROM names GROUP BY ALL
-)
-SELECT dense_rank() OVER (ORDER BY l.run_id, l.agent_id) AS session,
-       l.agent_id <> '' AS sub,
+), calls AS (
+    SELECT l.*, coalesce(m.model, '') AS model FROM {t} l JOIN models m
+      ON l.run_id = m.run_id AND l.agent_id = m.agent_id AND l.name IS NOT DISTINCT FROM m.model
+    WHERE l.kind = 'llm'
+)"""
+
+_STEPS_SQL = (
+    "WITH"
+    + _AGENT_CALLS
+    + """
+SELECT dense_rank() OVER (ORDER BY run_id, agent_id) AS session,
+       agent_id <> '' AS sub,
        row_number() OVER w - 1 AS j,
-       l.input_tokens::DOUBLE AS x,
-       l.cached_input_tokens::DOUBLE AS cached,
-       (l.input_tokens - coalesce(l.cached_input_tokens, 0)
-        - coalesce(l.cache_write_tokens, 0))::DOUBLE AS uncached,
-       l.output_tokens::DOUBLE AS output,
-       CASE WHEN l.end_us >= l.start_us THEN (l.end_us - l.start_us) / 1e6 END AS duration_s,
-       coalesce(m.model, '') AS model
-FROM {t} l JOIN models m
-  ON l.run_id = m.run_id AND l.agent_id = m.agent_id AND l.name IS NOT DISTINCT FROM m.model
-WHERE l.kind = 'llm'
-WINDOW w AS (PARTITION BY l.run_id, l.agent_id ORDER BY coalesce(l.start_us, l.end_us), l.line_no)
+       input_tokens::DOUBLE AS x,
+       cached_input_tokens::DOUBLE AS cached,
+       (input_tokens - coalesce(cached_input_tokens, 0)
+        - coalesce(cache_write_tokens, 0))::DOUBLE AS uncached,
+       output_tokens::DOUBLE AS output,
+       CASE WHEN end_us >= start_us THEN (end_us - start_us) / 1e6 END AS duration_s,
+       model
+FROM calls
+WINDOW w AS (PARTITION BY run_id, agent_id ORDER BY coalesce(start_us, end_us), line_no)
 ORDER BY session, j
 """
+)
 
 _SESSIONS_SQL = """
 SELECT agent_id <> '' AS sub,
@@ -75,26 +84,20 @@ WHERE kind = 'tool' AND end_us >= start_us
 """
 
 _RUNS_SQL = """
-SELECT least(min(start_us), min(end_us)) AS start_us, bool_or(success) AS ok,
-       count(DISTINCT agent_id) FILTER (WHERE agent_id <> '') AS subagents
+SELECT least(min(start_us), min(end_us)) AS start_us, bool_or(success) AS ok
 FROM {t} GROUP BY run_id
 """
 
 # Each snapshot with the number of its session's agent steps begun before it and the input
 # tokens of the next step (the context after the snapshot's step; NULL after the last step).
 # A snapshot sorts before a step that starts at the same instant: it ends the step before.
-_SNAPSHOTS_SQL = """
-WITH names AS (
-    SELECT run_id, agent_id, name, count(*) AS n FROM {t} WHERE kind = 'llm' GROUP BY ALL
-), models AS (
-    SELECT run_id, agent_id, first(name ORDER BY n DESC, name NULLS LAST) AS model
-    FROM names GROUP BY ALL
-), events AS (
-    SELECT l.run_id, l.agent_id, coalesce(l.start_us, l.end_us) AS at_us, 1 AS is_step,
-           l.input_tokens, NULL::BIGINT AS bytes
-    FROM {t} l JOIN models m ON l.run_id = m.run_id AND l.agent_id = m.agent_id
-     AND l.name IS NOT DISTINCT FROM m.model
-    WHERE l.kind = 'llm'
+_SNAPSHOTS_SQL = (
+    "WITH"
+    + _AGENT_CALLS
+    + """, events AS (
+    SELECT run_id, agent_id, coalesce(start_us, end_us) AS at_us, 1 AS is_step,
+           input_tokens, NULL::BIGINT AS bytes
+    FROM calls
     UNION ALL
     SELECT run_id, agent_id, coalesce(start_us, end_us), 0, NULL, bytes FROM {t}
     WHERE kind = 'snapshot'
@@ -108,6 +111,7 @@ WITH names AS (
 SELECT run_id, agent_id, bytes::DOUBLE AS bytes, before, x_next::DOUBLE AS x_next
 FROM counted WHERE is_step = 0 ORDER BY run_id, agent_id, at_us
 """
+)
 
 DAY_US = 86_400_000_000
 MIN_SUCCESS_RATE = 0.01
@@ -126,7 +130,7 @@ def fit_workload(ts: TraceSet) -> Workload:
     fields.update(_agents(steps, sessions))
     fields.update(_growth(steps, fields))
     fields.update(_timing(steps))
-    fields.update(_tools(ts, fields))
+    fields.update(_tools(ts))
     fields.update(_snapshots(ts.df(_SNAPSHOTS_SQL)))
     fields.update(_volume(ts.df(_RUNS_SQL)))
     workload = _valid(fields)
@@ -330,7 +334,7 @@ def _timing(steps) -> dict:
     }
 
 
-def _tools(ts: TraceSet, fields: dict) -> dict:
+def _tools(ts: TraceSet) -> dict:
     """tool_latency_s: the mean length of the timed tool spans."""
     mean = ts.sql(_TOOLS_SQL)[0][0]
     return {} if mean is None else {"tool_latency_s": float(mean)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cost_model.estimate import estimate
 from cost_model.fit import fit_workload
@@ -253,3 +255,39 @@ a,2,tool,t,,,,,
 def test_an_empty_file_gives_the_default_workload(tmp_path):
     fitted = fit_workload(_csv(tmp_path, HEADER))
     assert fitted.model_dump(exclude={"name"}) == Workload().model_dump(exclude={"name"})
+
+
+_cell = st.one_of(st.none(), st.integers(0, 50_000))
+_row = st.tuples(
+    st.sampled_from(["r1", "r2", "r3"]),
+    st.sampled_from(["", "", "s1"]),
+    st.sampled_from(["llm", "llm", "tool", "snapshot", "other"]),
+    st.sampled_from(["m", "m", "u", ""]),
+    st.one_of(st.none(), st.integers(0, 200_000)),
+    st.one_of(st.none(), st.integers(0, 200)),
+    _cell,
+    _cell,
+    _cell,
+    _cell,
+    st.sampled_from(["", "true", "false"]),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(_row, max_size=25))
+def test_any_trace_file_fits_to_a_valid_workload(rows, tmp_path_factory):
+    lines = [
+        "run_id,agent_id,span_id,kind,name,start_time,end_time,input_tokens,"
+        "cached_input_tokens,output_tokens,bytes,success"
+    ]
+    outcome = {}
+    for i, (run, agent, kind, name, start, length, x, cached, out, size, ok) in enumerate(rows):
+        ok = outcome.setdefault(run, ok)  # one outcome per run
+        end = None if start is None or length is None else start + length
+        cached = None if x is None or cached is None else min(cached, x)
+        cells = [run, agent, str(i), kind, name, start, end, x, cached, out, size, ok]
+        lines.append(",".join("" if c is None else str(c) for c in cells))
+    path = tmp_path_factory.mktemp("any") / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    fitted = fit_workload(load_traces(path))
+    assert Workload.model_validate(fitted.model_dump()) == fitted

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cost_model.loader import load_traces
-from cost_model.simulate import EPOCH_US, arrivals_us, simulate_to_csv, simulate_traces
+from cost_model.simulate import (
+    EPOCH_US,
+    LLM,
+    ROOT,
+    TOOL,
+    arrivals_us,
+    simulate_spans,
+    simulate_to_csv,
+    simulate_traces,
+)
 from cost_model.workload import Workload, agent_steps
 
 DAY_US = 86_400_000_000
@@ -214,3 +225,49 @@ def test_no_tasks_write_a_header_only_file_that_loads_as_empty(tmp_path):
     )
     assert summary["runs"] == 0 and summary["spans"] == 0
     assert load_traces(path).span_count == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    steps=st.integers(1, 8),
+    subagents=st.integers(0, 2),
+    subagent_steps=st.integers(1, 4),
+    tool_calls=st.floats(0, 2.5),
+    every=st.integers(0, 3),
+    compaction_at=st.floats(0.2, 1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_session_is_its_agent_steps(
+    steps, subagents, subagent_steps, tool_calls, every, compaction_at, seed
+):
+    workload = SMALL.model_copy(
+        update={
+            "steps": steps,
+            "subagents": subagents,
+            "subagent_steps": subagent_steps,
+            "tool_calls_per_step": tool_calls,
+            "snapshot_every_steps": every,
+            "context_limit": 30_000,
+            "compaction_at": compaction_at,
+            "compacted_tokens": 5_000,
+            "tasks_per_month": 45,
+        }
+    )
+    t = simulate_spans(workload, days=2, seed=seed).to_pandas()
+    runs = int(((t["kind"] == ROOT) & (t["agent"] == 0)).sum())
+    llm = t[t["kind"] == LLM]
+    assert len(llm) == runs * (steps + subagents * subagent_steps)
+    for (_, agent), spans in llm.groupby(["run", "agent"]):
+        expected = agent_steps(workload, "main" if agent == 0 else "subagent")
+        assert spans["input_tokens"].tolist() == np.rint(expected.input_tokens).tolist()
+        assert (
+            spans["cached_input_tokens"].tolist() == np.rint(expected.cached_input_tokens).tolist()
+        )
+    calls = t[t["kind"] == TOOL].groupby(["run", "agent", "step"]).size()
+    assert set(calls.tolist()) <= {int(np.floor(tool_calls)), int(np.ceil(tool_calls))}
+    # within a session, the llm and tool spans follow one another without overlap
+    work = t[t["kind"].isin([LLM, TOOL])].sort_values(["run", "agent", "start_us", "kind"])
+    same = (work["run"].to_numpy()[1:] == work["run"].to_numpy()[:-1]) & (
+        work["agent"].to_numpy()[1:] == work["agent"].to_numpy()[:-1]
+    )
+    assert np.all(work["start_us"].to_numpy()[1:][same] >= work["end_us"].to_numpy()[:-1][same])
