@@ -276,10 +276,8 @@ _row = st.tuples(
 @settings(max_examples=25, deadline=None)
 @given(rows=st.lists(_row, max_size=25))
 def test_any_trace_file_fits_to_a_valid_workload(rows, tmp_path_factory):
-    lines = [
-        "run_id,agent_id,span_id,kind,name,start_time,end_time,input_tokens,"
-        "cached_input_tokens,output_tokens,bytes,success"
-    ]
+    header = "run_id,agent_id,span_id,kind,name,start_time,end_time,input_tokens,"
+    lines = [header + "cached_input_tokens,output_tokens,bytes,success"]
     outcome = {}
     for i, (run, agent, kind, name, start, length, x, cached, out, size, ok) in enumerate(rows):
         ok = outcome.setdefault(run, ok)  # one outcome per run
