@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from cost_model.errors import InputError
 from cost_model.workload import Workload, agent_steps
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -37,6 +38,8 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 EPOCH_US = int(EPOCH.timestamp()) * 1_000_000
 DAY_US = 86_400 * 1_000_000
 _CHUNK = 4096
+MAX_SPANS = 20_000_000
+"""The most spans one simulation writes (about 2.5 GB of CSV and as much memory)."""
 DURATION_SIGMA = 0.5
 """σ of the logarithm of the random factor on LLM and tool durations (`rng_durations`)."""
 
@@ -208,10 +211,42 @@ def _table(parts: list[_Spans], success: np.ndarray) -> pa.Table:
     return pa.table(arrays)
 
 
+def expected_spans(workload: Workload, days: int) -> float:
+    """The expected number of spans of `days` simulated days (roots, calls, tools, snapshots)."""
+    attempts = workload.tasks_per_month / workload.success_rate / 30 * days
+    per_attempt = 0.0
+    for which, count in (("main", 1), ("subagent", workload.subagents)):
+        if count:
+            n = workload.steps if which == "main" else workload.subagent_steps
+            every = workload.snapshot_every_steps
+            per_step = 1 + workload.tool_calls_per_step
+            per_attempt += count * (1 + n * per_step + (n // every if every else 0))
+    return attempts * per_attempt
+
+
+def _check(workload: Workload, days: int, seed: int) -> None:
+    problems = []
+    if days < 0:
+        problems.append(f"--days is {days}; it must be 0 or more.")
+    if seed < 0:
+        problems.append(f"--seed is {seed}; it must be 0 or more.")
+    if not problems and (spans := expected_spans(workload, days)) > MAX_SPANS:
+        problems.append(
+            f"{days} days of workload {workload.name!r} would be about {spans:,.0f} spans, "
+            f"more than the {MAX_SPANS:,} this simulator writes; simulate fewer days."
+        )
+    if problems:
+        raise InputError("simulate", problems)
+
+
 def simulate_spans(workload: Workload, *, days: int, seed: int, rng_durations: bool = False):
     """Numeric spans of a simulated period: an Arrow table (run, agent, kind, step, tool_no,
     start_us, end_us, tokens, bytes, success), with `kind` 0 root, 1 llm, 2 tool, 3 snapshot
-    and `agent` 0 for the main agent."""
+    and `agent` 0 for the main agent.
+
+    Raises InputError for a negative `days` or `seed`, or a period too large to simulate.
+    """
+    _check(workload, days, seed)
     # Separate streams, so that e.g. the outcomes of the first runs do not depend on how many
     # arrivals were drawn.
     arrivals_rng, outcome_rng, rng = (
@@ -286,8 +321,6 @@ def simulate_to_csv(
 ) -> dict:
     """Write simulated traces of `days` days to a SPEC §1 CSV file; a summary of what was written:
     runs, completed runs, spans by kind, the first instant and the file."""
-    if days < 0:
-        raise ValueError(f"days must be 0 or more, not {days}")
     con = duckdb.connect()
     spans = simulate_spans(workload, days=days, seed=seed, rng_durations=rng_durations)
     query, params = _spans_relation(con, workload, spans)

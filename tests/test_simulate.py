@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cost_model.errors import InputError
 from cost_model.loader import load_traces
 from cost_model.simulate import (
     EPOCH_US,
@@ -14,6 +15,7 @@ from cost_model.simulate import (
     ROOT,
     TOOL,
     arrivals_us,
+    expected_spans,
     simulate_spans,
     simulate_to_csv,
     simulate_traces,
@@ -271,3 +273,22 @@ def test_every_session_is_its_agent_steps(
         work["agent"].to_numpy()[1:] == work["agent"].to_numpy()[:-1]
     )
     assert np.all(work["start_us"].to_numpy()[1:][same] >= work["end_us"].to_numpy()[:-1][same])
+
+
+def test_a_negative_period_or_seed_or_a_huge_volume_is_refused_with_a_message(tmp_path):
+    with pytest.raises(InputError) as err:
+        simulate_to_csv(SMALL, days=-1, seed=-2, path=tmp_path / "x.csv")
+    assert err.value.problems == [
+        "--days is -1; it must be 0 or more.",
+        "--seed is -2; it must be 0 or more.",
+    ]
+    huge = SMALL.model_copy(update={"tasks_per_month": 100_000, "steps": 400})
+    with pytest.raises(InputError, match="simulate fewer days"):
+        simulate_to_csv(huge, days=30, seed=1, path=tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_expected_span_count_is_counted_by_hand():
+    # 600 attempts a month: 20 a day. Main: 1 root + 6·(1 + 1) + 3 snapshots = 16;
+    # each sub-agent: 1 + 3·2 + 1 = 8. So 32 spans an attempt, 640 a day.
+    assert expected_spans(SMALL, 1) == pytest.approx(640)
