@@ -173,3 +173,13 @@ def test_a_file_without_times_says_so_instead_of_drawing_empty_axes(app):
     assert drawn["Concurrency over time"]["layout"]["annotations"][0]["text"] == (
         "No session runs for a positive time."
     )
+
+
+def test_the_data_set_and_filter_survive_a_visit_to_another_page(app):
+    upload(app, "small.csv", SMALL)
+    app.selectbox(key="filter:team").set_value("blue").run()
+    app.switch_page("pages/plans.py").run()
+    app.switch_page("pages/traces.py").run()
+    assert not app.exception
+    assert app.session_state["dataset_name"] == "small.csv"
+    assert (figures(app)["Runs"], figures(app)["Mean"]) == ("1", "30 s")
