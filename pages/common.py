@@ -29,7 +29,7 @@ from cost_model.traces import TraceSet, new_table_name, quote_ident
 log = logging.getLogger(__name__)
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "traces" / "sample.csv"
-SAMPLE_NAME = "sample.csv (518 real agent runs)"
+SAMPLE_NAME = "sample.csv (bundled sample)"
 MAX_FILTER_VALUES = 50
 """An attribute with more distinct values than this (an id, a number) gets no filter widget."""
 

@@ -49,7 +49,7 @@ def test_app_runs_without_exception_and_shows_the_sample(app):
         "305",
         "15",
     )
-    assert app.session_state["dataset_name"] == "sample.csv (518 real agent runs)"
+    assert app.session_state["dataset_name"] == "sample.csv (bundled sample)"
 
 
 def test_sample_shows_every_chart_and_says_it_has_no_snapshots(app):
@@ -92,7 +92,7 @@ def test_a_rejected_file_shows_one_error_and_keeps_the_previous_figures(app):
     assert "bad.csv" in app.error[0].value
     assert "banana" in app.error[0].value
     assert figures(app) == before
-    assert list(app.session_state["datasets"]) == ["sample.csv (518 real agent runs)", "small.csv"]
+    assert list(app.session_state["datasets"]) == ["sample.csv (bundled sample)", "small.csv"]
     assert app.session_state["dataset_name"] == "small.csv"
 
 
@@ -120,7 +120,7 @@ def test_filtering_the_sample_by_source_counts_only_that_source(app):
 
 def test_choosing_the_sample_again_brings_back_its_figures(app):
     upload(app, "small.csv", SMALL)
-    app.selectbox(key="dataset_picker").set_value("sample.csv (518 real agent runs)").run()
+    app.selectbox(key="dataset_picker").set_value("sample.csv (bundled sample)").run()
     assert figures(app)["Runs"] == "518"
 
 
@@ -142,7 +142,7 @@ def test_an_upload_is_private_to_its_browser_session():
     second = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     upload(first, "small.csv", SMALL)
     second.run()
-    assert list(second.session_state["datasets"]) == ["sample.csv (518 real agent runs)"]
+    assert list(second.session_state["datasets"]) == ["sample.csv (bundled sample)"]
     assert figures(second)["Runs"] == "518"
     assert first.session_state["con"] is not second.session_state["con"]
 
