@@ -90,6 +90,8 @@ right.plotly_chart(
     )
 )
 
+st.caption("Charts: hover for values, drag to zoom, double-click to zoom out.")
+
 st.subheader("One run, span by span")
 runs = pd.DataFrame(common.memo(ts, per_run_metrics))
 labels = {
