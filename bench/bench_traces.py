@@ -264,22 +264,22 @@ def child(impl: str, path: str) -> None:
         from cost_model.loader import load_traces
         from cost_model.metrics import compute_metrics, per_run_metrics
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if impl == "project":
         ts = load_traces(path)
         t1 = time.perf_counter()
         summary = project_summary(compute_metrics(ts))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         per_run_metrics(ts)
         t3 = time.perf_counter()
     else:
         df = pandas_load(Path(path))
         t1 = time.perf_counter()
         summary = pandas_metrics(df)
-        t2 = t3 = time.perf_counter()
-    rss_mb = peak_rss_mb()
+        t2, c2 = time.perf_counter(), time.process_time()
+        t3 = t2
     print(json.dumps({"load_s": t1 - t0, "metrics_s": t2 - t1, "per_run_s": t3 - t2,
-                      "rss_mb": rss_mb, "summary": summary}))  # fmt: skip
+                      "cpu_s": c2 - c0, "rss_mb": peak_rss_mb(), "summary": summary}))  # fmt: skip
 
 
 def measure(impl: str, path: Path) -> dict:
@@ -306,7 +306,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         print(f"{'spans':>9} {'impl':>8} {'load s':>7} {'metrics s':>9} {'total s':>7} "
-              f"{'per-run s':>9} {'peak RSS MB':>11}")  # fmt: skip
+              f"{'per-run s':>9} {'peak RSS MB':>11} {'CPU s':>6}")  # fmt: skip
         for size in args.sizes:
             path = folder / f"traces_{size}.csv"
             n = write_traces(path, size)
@@ -315,7 +315,8 @@ def main() -> None:
                 per_run = f"{r['per_run_s']:9.2f}" if impl == "project" else f"{'':>9}"
                 print(
                     f"{n:>9} {impl:>8} {r['load_s']:7.2f} {r['metrics_s']:9.2f} "
-                    f"{r['load_s'] + r['metrics_s']:7.2f} {per_run} {r['rss_mb']:11.0f}"
+                    f"{r['load_s'] + r['metrics_s']:7.2f} {per_run} {r['rss_mb']:11.0f} "
+                    f"{r['cpu_s']:6.2f}"
                 )
             p, q = res["project"], res["pandas"]
             speed = (q["load_s"] + q["metrics_s"]) / (p["load_s"] + p["metrics_s"])
