@@ -64,9 +64,11 @@ class _Query:
         self.cur = ts.cursor()
         self.sessions = f"metrics_sessions_{next(_temp_ids)}"
 
+    def _text(self, query: str) -> str:
+        return query.replace("{t}", self.ts.ref).replace("{s}", f'"{self.sessions}"')
+
     def sql(self, query: str, params: list | None = None) -> list[tuple]:
-        query = query.replace("{t}", self.ts.ref).replace("{s}", f'"{self.sessions}"')
-        return self.cur.execute(query, params or []).fetchall()
+        return self.cur.execute(self._text(query), params or []).fetchall()
 
     def one(self, query: str, params: list | None = None) -> tuple:
         return self.sql(query, params)[0]
@@ -77,15 +79,17 @@ class _Query:
         return [dict(zip([d[0] for d in self.cur.description], row)) for row in rows]
 
     def df(self, query: str) -> pd.DataFrame:
-        self.cur.execute(query.replace("{t}", self.ts.ref).replace("{s}", f'"{self.sessions}"'))
-        return self.cur.df()
+        return self.cur.execute(self._text(query)).df()
 
     def close(self) -> None:
         self.cur.close()
 
     def make_sessions(self, busy: dict[str, Sequence[str]]) -> None:
         """Create `{s}`: one row per session with its extent, runtime and `<label>_us` busy
-        time (0 for a timed session that ran none of the kinds, null for an untimed one)."""
+        time (0 for a timed session that ran none of the kinds, null for an untimed one).
+
+        The extent is that of `sessions.sessions_frame` (a test holds them equal); it is
+        made here in SQL so that the statistics over sessions stay in DuckDB."""
         joins, cols, params = [], [], []
         for i, (label, kinds) in enumerate(busy.items()):
             query, args = busy_sql(kinds)
