@@ -311,7 +311,10 @@ def span_waterfall(spans: pd.DataFrame, *, title: str = "Spans of the run") -> g
     )
     fig.update_layout(barmode="overlay", bargap=0.25)
     height = max(260, 90 + 16 * len(rows))
-    return _layout(fig, title, "Time since the run's first span (s)", "", height=height)
+    fig = _layout(fig, title, "Time since the run's first span (s)", "", height=height)
+    # Below a tall chart the legend would sit far from the bars: put it beside the title.
+    fig.update_layout(legend={"yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})
+    return fig
 
 
 def empty_figure(title: str, sentence: str) -> go.Figure:
