@@ -306,7 +306,6 @@ def _create(cur, table: str, path: Path, header: Header, shifts: list[int] | Non
     """Create the typed table, with a `bad` flag per row. False when a row is bad; None when
     the fast numbering (no `shifts`) cannot be right (the file has more lines than rows)."""
     src, params = csv_sql(header)
-    cells = ", ".join(f"{v.trimmed_sql(f'c{i}')} AS t{i}" for i in range(len(header.names)))
     breaks = "" if shifts is None else f", {_breaks_sql(header)} AS breaks"
     typed, checks = _typed_columns(header)
     typed += [] if shifts is None else ["breaks"]
@@ -316,7 +315,7 @@ def _create(cur, table: str, path: Path, header: Header, shifts: list[int] | Non
     cur.execute(
         f"CREATE TABLE {ref} AS SELECT CAST(NULL AS BIGINT) AS line_no, *{exclude}, "
         f"{' OR '.join(checks)} AS bad FROM (SELECT {', '.join(typed)} "
-        f"FROM (SELECT {cells}{breaks} FROM {src}))",
+        f"FROM (SELECT *{breaks} FROM {src}))",
         [str(path), *params],
     )
     rows, bad = cur.execute(f"SELECT count(*), count_if(bad) FROM {ref}").fetchall()[0]
@@ -327,29 +326,36 @@ def _create(cur, table: str, path: Path, header: Header, shifts: list[int] | Non
 
 
 def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
-    """The typed columns of the table (SELECT list) and the conditions that make a row bad."""
+    """The typed columns of the table (SELECT list over the raw cells `c<i>`) and the
+    conditions that make a row bad. Cells are trimmed only where the cheap tests of
+    `validation` say they may need it."""
 
     def cell(col: str) -> str:
-        return f"t{header.known[col]}" if col in header.known else "CAST(NULL AS VARCHAR)"
+        return f"c{header.known[col]}" if col in header.known else "CAST(NULL AS VARCHAR)"
 
-    typed = [f"{cell(col)} AS {col}" for col in ("run_id", "span_id", "parent_span_id")]
-    typed.append(f"coalesce({cell('agent_id')}, '') AS agent_id")
-    typed.append(f"lower({cell('kind')}) AS kind")
-    typed.append(f"{cell('name')} AS name")
+    text = v.trimmed_sql
+    typed = [f"{text(cell(col))} AS {col}" for col in ("run_id", "span_id", "parent_span_id")]
+    typed.append(f"coalesce({text(cell('agent_id'))}, '') AS agent_id")
+    typed.append(f"{v.kind_sql(cell('kind'))} AS kind")
+    typed.append(f"{text(cell('name'))} AS name")
     checks = ["run_id IS NULL", "span_id IS NULL", "kind IS NULL", f"kind NOT IN {v.KINDS}"]
     for col, convert in _CONVERT.items():
         target = _TARGET.get(col, col)
-        typed.append(f"{convert(cell(col))} AS {target}")
+        typed.append(f"{v.converted_sql(convert, cell(col))} AS {target}")
         if col in header.known:
+            # The raw cell is untrimmed: one of only spaces is empty, not a bad value.
             typed.append(f"{cell(col)} AS raw_{target}")
-            checks.append(f"(raw_{target} IS NOT NULL AND {target} IS NULL)")
+            checks.append(
+                f"(CASE WHEN raw_{target} IS NOT NULL AND {target} IS NULL "
+                f"THEN {text(f'raw_{target}')} IS NOT NULL ELSE false END)"
+            )
     checks += [f"coalesce({c}, 0) < 0" for c in INT_COLUMNS] + ["coalesce(cost_usd, 0) < 0"]
     checks.append(
         "coalesce(cached_input_tokens, 0) + coalesce(cache_write_tokens, 0) "
         "> coalesce(input_tokens, 0)"
     )
     for attribute, i in header.attributes.items():
-        typed.append(f"t{i} AS {quote_ident(attr_column(attribute))}")
+        typed.append(f"{text(f'c{i}')} AS {quote_ident(attr_column(attribute))}")
     return typed, checks
 
 

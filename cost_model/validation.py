@@ -23,7 +23,6 @@ ISO_RE = (
 MAX_BIGINT = 2**63 - 1
 MAX_EPOCH_S = MAX_BIGINT // 10**6
 """The largest epoch time in seconds whose microseconds fit in a BIGINT."""
-_WS = "' ', chr(9), chr(10), chr(13)"
 TIME_HINT = "ISO 8601 such as 2026-04-10T01:36:26Z, or Unix epoch seconds"
 BOOL_TRUE = ("true", "1", "yes")
 BOOL_FALSE = ("false", "0", "no")
@@ -32,11 +31,30 @@ EXAMPLES = 5
 
 def trimmed_sql(ref: str) -> str:
     """A raw cell trimmed, NULL when empty. Most cells need no trimming: test the ends first,
-    because trimming copies every string and is several times slower than the test."""
+    because trimming copies every string and is several times slower than the test. A cell
+    whose first and last characters are above the space has nothing to trim (`ord('')` is -1);
+    any other goes to the exact trim."""
     return (
-        f"CASE WHEN {ref} = '' THEN NULL WHEN {ref}[1] IN ({_WS}) OR {ref}[-1] IN ({_WS}) "
-        f"THEN NULLIF(trim({ref}, ' ' || chr(9) || chr(10) || chr(13)), '') ELSE {ref} END"
+        f"CASE WHEN ord({ref}) > 32 AND ord(right({ref}, 1)) > 32 THEN {ref} "
+        f"ELSE NULLIF(trim({ref}, ' ' || chr(9) || chr(10) || chr(13)), '') END"
     )
+
+
+def converted_sql(convert, ref: str) -> str:
+    """`convert` (one of the `*_sql` below) of a raw, untrimmed cell, NULL when empty or when
+    it does not convert. The raw text is tried first: no conversion accepts a space, tab or
+    line break at either end, so a raw cell that converts is its own trimmed text, and only the
+    others pay for the trimming."""
+    return (
+        f"CASE WHEN {ref} IS NOT NULL THEN coalesce({convert(ref)}, "
+        f"{convert(trimmed_sql(ref))}) END"
+    )
+
+
+def kind_sql(ref: str) -> str:
+    """A raw `kind` cell trimmed and in lower case (NULL when empty); the usual spellings
+    need neither."""
+    return f"CASE WHEN {ref} IN {KINDS} THEN {ref} ELSE lower({trimmed_sql(ref)}) END"
 
 
 def _decimal(v: str, scale: int) -> str:
