@@ -304,7 +304,8 @@ def _conflict_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[
     run, ok = f"t{known['run_id']}", bool_sql(f"t{known['success']}")
     rows = scratch.execute(
         f"SELECT {run}, min(line_no) FILTER (WHERE {ok}), min(line_no) FILTER (WHERE NOT {ok}) "
-        f"FROM raw WHERE {run} IS NOT NULL GROUP BY {run} HAVING bool_or({ok}) AND NOT bool_and({ok})"
+        f"FROM raw WHERE {run} IS NOT NULL GROUP BY {run} "
+        f"HAVING bool_or({ok}) AND NOT bool_and({ok})"
     ).fetchall()
     return [
         (
