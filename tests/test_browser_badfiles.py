@@ -52,7 +52,7 @@ CORPUS = {
         b"run_id,span_id,kind,input_tokens\nr1,s1,llm,99999999999999999999\n",
         "out of range",
     ),
-    "empty.csv": (b"", "no header line"),
+    "empty.csv": (b"", "empty"),
 }
 # name → (content, runs shown)
 UNUSUAL = {

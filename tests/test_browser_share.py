@@ -69,15 +69,23 @@ def open_compare(page, url: str) -> None:
     wait_for_app(page)
 
 
-def download(page, label: str) -> Path:
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+def download(page, label: str, folder: Path) -> Path:
+    """Click a download button; the file, kept under its own name after the context closes."""
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name=label).click()
-    return Path(info.value.path())
+    path = folder / f"{len(list(folder.iterdir()))}-{info.value.suggested_filename}"
+    info.value.save_as(path)
+    return path
 
 
-def table_csv(page) -> dict[str, dict[str, str]]:
+def table_csv(page, folder: Path) -> dict[str, dict[str, str]]:
     """The Compare page's table, downloaded as CSV: plan name → row."""
-    text = download(page, "Download the table (CSV)").read_text(encoding="utf-8")
+    text = download(page, "Download the table (CSV)", folder).read_text(encoding="utf-8")
     return {row["plan"]: row for row in csv.DictReader(io.StringIO(text))}
 
 
@@ -86,12 +94,12 @@ def open_share_panel(page) -> None:
 
 
 def test_a_link_shows_the_same_plans_and_dollars_in_a_fresh_browser(
-    browser, streamlit_server, expected_totals
+    browser, streamlit_server, expected_totals, downloads
 ):
     first = browser.new_context()
     page = first.new_page()
     open_compare(page, link(streamlit_server, link_state()))
-    rows = table_csv(page)
+    rows = table_csv(page, downloads)
     assert list(rows) == [LAMBDA, HALF]
     for name, total in expected_totals.items():
         assert float(rows[name]["total_usd"]) == pytest.approx(total, rel=1e-9)
@@ -102,7 +110,7 @@ def test_a_link_shows_the_same_plans_and_dollars_in_a_fresh_browser(
     second = browser.new_context()
     page = second.new_page()
     open_compare(page, shared_url)
-    assert table_csv(page) == rows
+    assert table_csv(page, downloads) == rows
     expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="link")).to_have_count(0)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     second.close()
@@ -128,13 +136,15 @@ def test_a_bad_link_opens_with_defaults_and_one_notice(page, streamlit_server):
     expect(page).not_to_have_url(re.compile("nowhere|colour|steps"))
 
 
-def test_a_scenario_file_restores_the_view_in_another_browser(browser, streamlit_server, tmp_path):
+def test_a_scenario_file_restores_the_view_in_another_browser(
+    browser, streamlit_server, tmp_path, downloads
+):
     first = browser.new_context()
     page = first.new_page()
     open_compare(page, link(streamlit_server, link_state()))
-    rows = table_csv(page)
+    rows = table_csv(page, downloads)
     open_share_panel(page)
-    saved = download(page, "Save a scenario (YAML)")
+    saved = download(page, "Save a scenario (YAML)", downloads)
     text = saved.read_text(encoding="utf-8")
     assert text.count("name: Moonshot at half price") == 1
     assert "  steps: 60\n" in text
@@ -160,14 +170,16 @@ def test_a_scenario_file_restores_the_view_in_another_browser(browser, streamlit
     expect(page.get_by_role("heading", name="Compare plans")).to_be_visible(timeout=60_000)
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=60_000)
     wait_for_app(page)
-    assert table_csv(page) == rows
+    assert table_csv(page, downloads) == rows
     expect(page).to_have_url(re.compile(r"w\.steps=60"))
     second.close()
 
 
-def test_the_report_opens_offline_with_its_charts_and_table(browser, page, streamlit_server):
+def test_the_report_opens_offline_with_its_charts_and_table(
+    browser, page, streamlit_server, downloads
+):
     open_compare(page, link(streamlit_server, link_state()))
-    report = download(page, "Download a report (HTML)")
+    report = download(page, "Download a report (HTML)", downloads)
     text = report.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "plotly.js v" in text
