@@ -35,13 +35,15 @@ def page_key(page) -> str:
 
 
 def current_state(page) -> share.SharedState:
-    """What this session shows now, as a SharedState."""
+    """What this session shows now, as a SharedState (chosen plans that still exist only)."""
     ss = st.session_state
+    plans = ss.get("plans") or {}
+    chosen = ss.get("chosen_plans")
+    if chosen is not None:
+        presets = load_presets()
+        chosen = [n for n in chosen if n in plans or n in presets]
     return share.SharedState(
-        page=page_key(page),
-        chosen_plans=ss.get("chosen_plans"),
-        plans=ss.get("plans") or {},
-        workload=ss.get("workload"),
+        page=page_key(page), chosen_plans=chosen, plans=plans, workload=ss.get("workload")
     )
 
 
