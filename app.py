@@ -18,7 +18,7 @@ PAGES = (
     ("pages/workload.py", "Workload", ":material/tune:"),
 )
 
-st.set_page_config(page_title="Agent cost dashboard", page_icon=":material/paid:", layout="wide")
+st.set_page_config(page_title="Agent cost dashboard", page_icon="💵", layout="wide")
 # The default metric font fits four digits in a narrow column; headline figures here are wider.
 st.html("<style>[data-testid='stMetricValue'] {font-size: 1.7rem;}</style>")
 common.init_state()

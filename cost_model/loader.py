@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,11 @@ _TARGET = {"start_time": "start_us", "end_time": "end_us"}
 
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB database, in UTC."""
-    con = duckdb.connect()
+    # DuckDB spills large queries to ./.tmp of the working directory by default; a deployed app
+    # may write only to the temporary directory. A directory of its own per connection (DuckDB
+    # removes it on close), since two databases of one process would share file names.
+    spill = Path(tempfile.gettempdir()) / f"duckdb-{uuid.uuid4().hex}"
+    con = duckdb.connect(config={"temp_directory": str(spill)})
     _configure(con)
     return con
 

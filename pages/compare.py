@@ -14,7 +14,7 @@ from pages import common
 PLANS_KEY = "compare_plans"
 # The chosen plan names, kept apart from the widget's key so that they survive a page switch
 # (Streamlit forgets a widget's key on a page that does not show it).
-CHOSEN = "compare_chosen"
+CHOSEN = "chosen_plans"
 
 
 def keep_choice() -> None:

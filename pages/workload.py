@@ -9,11 +9,14 @@ from cost_model import workload_charts as wc
 from cost_model.charts import fmt_usd
 from cost_model.errors import InputError
 from cost_model.estimate import crossovers, estimate, horizon_steps, horizon_sweep
+from cost_model.export import frame_to_csv
 from cost_model.plans import load_presets
+from cost_model.report import estimate_frame, estimate_report
+from cost_model.share import workload_params
 from pages import common
 
 KEY = "wl:"  # widget keys: KEY + parameter name
-CHOSEN = "workload_chosen_plans"  # kept apart from the widget's key, which a page switch forgets
+CHOSEN = "chosen_plans"  # kept apart from the widget's key, which a page switch forgets
 common.init_state()
 ss = st.session_state
 presets = wl.load_workload_presets()
@@ -42,7 +45,8 @@ def edit(name: str) -> None:
 def fit_from_traces() -> None:
     from cost_model.fit import fit_workload
 
-    attempt(lambda: fit_workload(common.current_traces()))
+    with st.spinner("Fitting the workload to the traces…", show_time=True):
+        attempt(lambda: fit_workload(common.current_traces()))
 
 
 def open_file() -> None:
@@ -102,7 +106,8 @@ chosen = st.multiselect("Plans", list(available), key="wl_plans", placeholder="C
                         help="Presets, and the plans edited or uploaded on the Plans page.",
                         on_change=lambda: ss.update({CHOSEN: ss["wl_plans"]}))  # fmt: skip
 plans = [available[n] for n in chosen]
-result = estimate(workload, plans)
+with st.spinner("Pricing one attempt and simulating a month of arrivals…", show_time=True):
+    result = estimate(workload, plans)
 
 for col, m in zip(st.columns(4), wc.implied_metrics(workload, result)):
     col.metric(m["label"], m["value"], help=m["help"])
@@ -124,11 +129,13 @@ basis = st.segmented_control(
     "Bars show", list(wc.BASES), default="per_completed_task", format_func=wc.BASES.get,
     key="wl_basis",
 )  # fmt: skip
-st.plotly_chart(wc.cost_chart(result, basis or "per_completed_task"))
+cost_figure = wc.cost_chart(result, basis or "per_completed_task")
+st.plotly_chart(cost_figure)
 
 sweep = horizon_sweep(workload, plans, horizon_steps(workload.steps))
 crossings = crossovers(sweep)
-st.plotly_chart(wc.horizon_chart(sweep, crossings, workload.steps))
+horizon_figure = wc.horizon_chart(sweep, crossings, workload.steps)
+st.plotly_chart(horizon_figure)
 for sentence in wc.crossing_sentences(crossings):
     st.caption(common.escape_markdown(sentence))
 
@@ -142,3 +149,16 @@ left.download_button("Download the workload (YAML)", wl.workload_to_yaml(workloa
                      file_name="workload.yaml", icon=":material/download:")  # fmt: skip
 right.download_button("Download the estimate (JSON)", json.dumps(result, indent=2),
                       file_name="estimate.json", icon=":material/download:")  # fmt: skip
+left.download_button("Download the table (CSV)", frame_to_csv(estimate_frame(result)),
+                     file_name="workload-estimate.csv", mime="text/csv",
+                     icon=":material/download:")  # fmt: skip
+changed = {k.removeprefix("w."): v for k, v in workload_params(workload).items()}
+context = [("Workload", workload.name)] + [(k, v) for k, v in changed.items() if k != "name"]
+right.download_button(
+    "Download a report (HTML)",
+    lambda: estimate_report(result, [cost_figure, horizon_figure], plans=plans, context=context),
+    file_name="workload-estimate.html",
+    mime="text/html",
+    on_click="ignore",
+    icon=":material/description:",
+)
