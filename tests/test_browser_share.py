@@ -196,3 +196,16 @@ def test_the_report_opens_offline_with_its_charts_and_table(
     viewer.locator(".js-plotly-plot").first.hover()
     assert requests == []
     offline.close()
+
+
+def test_the_workload_page_reports_its_estimate(page, streamlit_server, downloads):
+    state = SharedState(page="workload", chosen_plans=[MOONSHOT], workload=Workload(steps=60))
+    page.goto(link(streamlit_server, state))
+    expect(page.get_by_role("heading", name="Workload")).to_be_visible(timeout=60_000)
+    page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=60_000)
+    wait_for_app(page)
+    text = download(page, "Download a report (HTML)", downloads).read_text(encoding="utf-8")
+    assert "<h1>Workload estimate by plan</h1>" in text
+    assert "<dt>steps</dt><dd>60</dd>" in text
+    assert f"<td>{MOONSHOT}</td>" in text
+    assert text.count("plotly.js v") == 1
