@@ -26,7 +26,7 @@ from cost_model.workload import Workload
 pytestmark = pytest.mark.browser
 
 SESSIONS = 10
-LIMIT_S = 300
+LIMIT_S = 420
 HEADER = "run_id,span_id,kind,name,start_time,end_time,input_tokens,output_tokens,success\n"
 
 
