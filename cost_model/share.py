@@ -24,7 +24,6 @@ import base64
 import binascii
 import datetime as dt
 import json
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -269,8 +268,6 @@ def _decode_workload(raw: dict[str, str]) -> tuple[Workload | None, str | None]:
         return None, f"the workload ({what})"
     for key in raw:
         value, limit = getattr(workload, key), _link_limit(key)
-        if isinstance(value, float) and not math.isfinite(value):
-            return None, f"the workload ({WORKLOAD_PREFIX}{key} must be a finite number)"
         if limit is not None and isinstance(value, (int, float)) and value > limit:
             return None, f"the workload ({WORKLOAD_PREFIX}{key} is above {limit:g})"
     return workload, None

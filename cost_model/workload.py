@@ -35,6 +35,12 @@ GROUPS = (
 )
 
 
+# Bounds that keep one estimate fast (its arrays are as long as an agent's steps); far beyond
+# any agent that runs today.
+MAX_STEPS = 100_000
+MAX_SUBAGENTS = 1_000
+
+
 def _p(default, group: str, top=None, step=None, slider: bool = False, **limits):
     """A parameter: its default, limits, and how the Workload page shows it: its group, the
     upper end of its widget, the widget's step and whether it is a slider."""
@@ -46,7 +52,7 @@ class Workload(BaseModel):
     """An agent workload (SPEC §4); every parameter has a default for a coding agent on Kimi K2.6."""
 
     model_config = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True, validate_assignment=True
+        extra="forbid", use_attribute_docstrings=True, validate_assignment=True, allow_inf_nan=False
     )
 
     name: str = Field("coding agent", min_length=1)
@@ -54,7 +60,7 @@ class Workload(BaseModel):
 
     model: str = _p("kimi-k2.6", "agent loop")
     """Text: the `name` of the main agent's `llm` spans, which plan token cards match."""
-    steps: int = _p(40, "agent loop", top=400, step=1, slider=True, ge=1)
+    steps: int = _p(40, "agent loop", top=400, step=1, slider=True, ge=1, le=MAX_STEPS)
     """Count: LLM calls of the main agent per attempt."""
     prompt_tokens: float = _p(12_000, "agent loop", top=200000, step=500, ge=0)
     """Tokens: the main agent's context at its first call."""
@@ -83,11 +89,11 @@ class Workload(BaseModel):
     tool_latency_s: float = _p(3.0, "tools", top=600, step=0.5, ge=0)
     """Seconds: duration of each tool call."""
 
-    subagents: int = _p(0, "sub-agents", top=32, step=1, slider=True, ge=0)
+    subagents: int = _p(0, "sub-agents", top=32, step=1, slider=True, ge=0, le=MAX_SUBAGENTS)
     """Count: sub-agents per attempt, each its own session, all starting with the main agent."""
     subagent_model: str = _p("kimi-k2.6", "sub-agents")
     """Text: the `name` of the sub-agents' `llm` spans."""
-    subagent_steps: int = _p(10, "sub-agents", top=400, step=1, ge=1)
+    subagent_steps: int = _p(10, "sub-agents", top=400, step=1, ge=1, le=MAX_STEPS)
     """Count: LLM calls of each sub-agent."""
     subagent_prompt_tokens: float = _p(4_000, "sub-agents", top=200000, step=500, ge=0)
     """Tokens: a sub-agent's context at its first call."""

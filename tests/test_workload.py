@@ -86,6 +86,8 @@ def test_negative_steps_are_rejected_naming_the_file_and_key(tmp_path):
         ("subagents", -2),
         ("tool_latency_s", -1),
         ("prefill_tokens_per_s", 0),
+        ("steps", 100_001),
+        ("subagents", 1_001),
     ],
 )
 def test_values_outside_their_range_are_rejected(key, value):
@@ -93,6 +95,14 @@ def test_values_outside_their_range_are_rejected(key, value):
         load_workload(f"{key}: {value}\n", source="w.yaml")
     (problem,) = err.value.problems
     assert problem.startswith(f"w.yaml: key '{key}' = {value!r}: Input should be")
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan"])
+def test_infinite_and_nan_values_are_rejected(value):
+    with pytest.raises(InputError) as err:
+        load_workload(f"tool_latency_s: {value}\n", source="w.yaml")
+    (problem,) = err.value.problems
+    assert problem.startswith("w.yaml: key 'tool_latency_s'")
 
 
 def test_unknown_keys_are_rejected_with_the_known_ones_listed():
