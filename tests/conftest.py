@@ -13,7 +13,8 @@ Real browser (`tests/test_browser_*.py`, marked `@pytest.mark.browser`; run them
 - `streamlit_server` (session scope) starts `streamlit run app.py` on a free loopback port,
   waits for `/_stcore/health` and yields the base URL (`http://127.0.0.1:<port>`); it stops the
   server at the end of the test run. One server serves every browser test; each test's browser
-  page is a new Streamlit session, so tests do not share uploads.
+  page is a new Streamlit session, so tests do not share uploads. `own_streamlit_server`
+  (module scope) is a server for one test module alone, for tests that load it heavily.
 - `browser` (session scope) is Debian's Chromium driven by plain `sync_playwright()`
   (not pytest-playwright, whose fixtures would clash with these).
 - `page` is a new browser context and page for one test (1440×1000), closed after it.
@@ -26,6 +27,7 @@ Real browser (`tests/test_browser_*.py`, marked `@pytest.mark.browser`; run them
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -98,11 +100,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s")
 
 
-@pytest.fixture(scope="session")
-def streamlit_server(tmp_path_factory):
-    """Base URL of `streamlit run app.py` on a free loopback port, for the whole test run."""
+@contextlib.contextmanager
+def serve_app(log_dir: Path, app_dir: Path = ROOT, env: dict | None = None, args=()):
+    """`streamlit run app.py` in `app_dir` on a free loopback port, with `env` added to the
+    environment and `args` added to the command; yields the base URL, stops it after."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log_path = log_dir / "server.log"
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true",
@@ -110,10 +113,15 @@ def streamlit_server(tmp_path_factory):
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
+        *args,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ}
+            cmd,
+            cwd=app_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -126,6 +134,21 @@ def streamlit_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(tmp_path_factory):
+    """Base URL of `streamlit run app.py` on a free loopback port, for the whole test run."""
+    with serve_app(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_streamlit_server(tmp_path_factory):
+    """A server for one test module alone: a test that loads the server heavily (many sessions
+    at once) leaves no sessions behind to slow the tests after it."""
+    with serve_app(tmp_path_factory.mktemp("streamlit-own")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,20 +8,13 @@ Unusual but valid files (a byte-order mark, a quoted newline, a header alone) lo
 says. The corpus is generated here, in `CORPUS`, so it needs no data files.
 """
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM, serve_app, wait_for_app
 from playwright.sync_api import expect
-
-from conftest import CHROMIUM, wait_for_app
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 60_000
@@ -85,49 +78,10 @@ def sandbox_server(tmp_path_factory):
             shutil.copytree(src, app / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, app / part)
-    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {"HOME": str(home), "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1"}
     before = snapshot(app)
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--server.port", str(port), "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false", "--server.maxUploadSize", "1",
-    ]  # fmt: skip
-    log = open(base / "server.log", "wb")
-    proc = subprocess.Popen(cmd, cwd=app, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with serve_app(base, app, env, ("--server.maxUploadSize", "1")) as url:
         yield {"url": url, "app": app, "home": home, "before": before}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def free_port() -> int:
-    """A free loopback port (closed again before the server binds it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited early")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy")
 
 
 def figures(page) -> dict[str, str]:
@@ -196,9 +150,12 @@ def test_a_file_over_the_upload_limit_is_refused_before_it_is_sent(traces_page):
 
 def test_unusual_but_valid_files_load(traces_page):
     page = traces_page
-    runs = page.get_by_test_id("stMetric").filter(has_text="Runs").get_by_test_id(
-        "stMetricValue"
-    ).first
+    runs = (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Runs")
+        .get_by_test_id("stMetricValue")
+        .first
+    )
     for name, (content, count) in UNUSUAL.items():
         upload(page, name, content)
         expect(data_set_picker(page)).to_have_value(name, timeout=WAIT_MS)

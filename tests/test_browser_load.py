@@ -11,11 +11,12 @@ import csv
 import io
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
+from conftest import wait_for_app
 from playwright.sync_api import expect
 
-from conftest import wait_for_app
 from cost_model.billing import price
 from cost_model.charts import fmt_usd
 from cost_model.estimate import estimate
@@ -58,7 +59,7 @@ class Deadline:
 def csv_totals(page, wait: Deadline) -> dict[str, float]:
     with page.expect_download(timeout=wait.ms()) as info:
         page.get_by_role("button", name="Download the table (CSV)").click(timeout=wait.ms())
-    text = open(info.value.path(), encoding="utf-8").read()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
     return {row["plan"]: float(row["total_usd"]) for row in csv.DictReader(io.StringIO(text))}
 
 
@@ -72,7 +73,8 @@ def steps_slider(page):
     return page.get_by_test_id("stSlider").filter(has=label).get_by_role("slider")
 
 
-def test_ten_sessions_upload_price_and_move_sliders_at_once(browser, streamlit_server):
+def test_ten_sessions_upload_price_and_move_sliders_at_once(browser, own_streamlit_server):
+    streamlit_server = own_streamlit_server
     host = urllib.parse.urlsplit(streamlit_server).hostname
     assert host == "127.0.0.1"
     wait = Deadline(LIMIT_S)
