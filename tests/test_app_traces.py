@@ -1,6 +1,6 @@
 """The Traces page under AppTest: the sample, uploads, a rejected file, attribute filters.
 
-Numbers of the sample come from its README (/work/shared/data/traces/README.md): 518 runs, of
+Numbers of the sample come from the README of the development traces (shared/data/traces/README.md): 518 runs, of
 which 8 + 8 + 5 + 177 = 198 succeeded, 15 deepseek-reasoner runs have no outcome, so
 518 − 198 − 15 = 305 failed; tau2-bench has 434 runs, 177 with reward 1.0.
 """
@@ -8,9 +8,8 @@ which 8 + 8 + 5 + 177 = 198 succeeded, 15 deepseek-reasoner runs have no outcome
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import ROOT
+from streamlit.testing.v1 import AppTest
 
 # Two runs, one session each: r1 runs 00:00:00–00:00:12 (12 s), r2 00:00:05–00:00:35 (30 s).
 # Mean and median runtime 21 s, p95 12 + 0.95 · 18 = 29.1 s; window 35 s, Σ runtime 42 s:

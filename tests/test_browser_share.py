@@ -12,9 +12,9 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from conftest import wait_for_app
 from playwright.sync_api import expect
 
-from conftest import wait_for_app
 from cost_model.billing import price
 from cost_model.loader import load_traces
 from cost_model.plans import Plan, load_presets
@@ -160,13 +160,17 @@ def test_a_scenario_file_restores_the_view_in_another_browser(
     open_share_panel(page)
     page.get_by_role("button", name="Open a scenario…").click()
     dialog = page.get_by_role("dialog")
+    # The dialog opens after a rerun of the page, which a busy machine may take a while to finish.
+    expect(dialog.locator("input[type=file]")).to_be_attached(timeout=60_000)
     dialog.locator("input[type=file]").set_input_files(str(bad))
     expect(dialog.get_by_test_id("stAlertContentError")).to_contain_text("'Gone'", timeout=60_000)
     page.keyboard.press("Escape")
     expect(page.get_by_role("heading", name="Traces")).to_be_visible()
 
     page.get_by_role("button", name="Open a scenario…").click()
-    page.get_by_role("dialog").locator("input[type=file]").set_input_files(str(saved))
+    upload = page.get_by_role("dialog").locator("input[type=file]")
+    expect(upload).to_be_attached(timeout=60_000)
+    upload.set_input_files(str(saved))
     expect(page.get_by_role("heading", name="Compare plans")).to_be_visible(timeout=60_000)
     page.get_by_test_id("stPlotlyChart").first.wait_for(timeout=60_000)
     wait_for_app(page)
@@ -187,8 +191,9 @@ def test_the_report_opens_offline_with_its_charts_and_table(
 
     offline = browser.new_context()
     requests = []
-    offline.route(re.compile(r"^https?://"), lambda route: (requests.append(route.request.url),
-                                                           route.abort()))
+    offline.route(
+        re.compile(r"^https?://"), lambda route: (requests.append(route.request.url), route.abort())
+    )
     viewer = offline.new_page()
     viewer.goto(report.resolve().as_uri())
     expect(viewer.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)

@@ -9,13 +9,18 @@ import io
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import wait_for_app
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-SPANS = Path("/work/shared/data/traces/spans.csv")
+ROOT = Path(__file__).resolve().parent.parent
+# The development traces beside the project; the bundled sample is an unmodified copy of them.
+SPANS = next(
+    p
+    for p in (ROOT.parent / "shared/data/traces/spans.csv", ROOT / "data/traces/sample.csv")
+    if p.exists()
+)
 RERUN = "mini-swe-agent/deepseek-chat/swebench-lite-dev-rerun"
 BAD = "run_id,span_id,kind\nr9,a,banana\n"
 
