@@ -67,7 +67,7 @@ def fmt_number(x: float | None, digits: int = 3) -> str:
         return "—"
     if float(x).is_integer() and abs(x) >= 1:
         return f"{int(x):,}"
-    if abs(x) >= 10 ** digits:
+    if abs(x) >= 10**digits:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 
@@ -99,8 +99,10 @@ def to_datetimes(times: Sequence) -> list:
     series = pd.Series(list(times))
     if not isinstance(series.dtype, pd.DatetimeTZDtype) and not series.empty:
         series = pd.to_datetime(series.astype("Int64"), unit="us", utc=True)
-    return [None if pd.isna(t) else t.tz_convert("UTC").tz_localize(None).to_pydatetime()
-            for t in series]
+    return [
+        None if pd.isna(t) else t.tz_convert("UTC").tz_localize(None).to_pydatetime()
+        for t in series
+    ]
 
 
 def runtime_histogram(
@@ -321,7 +323,12 @@ def empty_figure(title: str, sentence: str) -> go.Figure:
     """A chart frame that says in words why there is nothing to draw."""
     fig = go.Figure()
     fig.add_annotation(
-        text=sentence, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+        text=sentence,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
         font={"size": 13, "color": "#666"},
     )
     fig.update_xaxes(visible=False)

@@ -109,7 +109,7 @@ def report_html(
     `context` is (label, value) pairs (data set, filters, workload); `notes` are sentences such
     as plan warnings. `generated` is the time printed in the page (default: now, UTC).
     """
-    generated = generated or dt.datetime.now(dt.timezone.utc)
+    generated = generated or dt.datetime.now(dt.UTC)
     esc = html.escape
     meta = "".join(f"<dt>{esc(k)}</dt><dd>{esc(str(v))}</dd>" for k, v in context)
     sections = [f"<h2>{esc(h)}</h2>\n{table_html(frame)}" for h, frame in tables]
@@ -121,7 +121,7 @@ def report_html(
         sections.append(f"<h2>Notes</h2>\n<ul>{items}</ul>")
     stamp = generated.strftime("%Y-%m-%d %H:%M UTC")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{esc(title)}</h1>\n"
@@ -139,8 +139,11 @@ def plan_notes(results: Sequence[dict]) -> list[str]:
 def sources_frame(plans: Iterable) -> pd.DataFrame:
     """Where each plan's prices come from and when they were checked (as text, not links)."""
     rows = [
-        {"plan": p.name, "checked": p.checked.isoformat() if p.checked else None,
-         "source": p.source or None}
+        {
+            "plan": p.name,
+            "checked": p.checked.isoformat() if p.checked else None,
+            "source": p.source or None,
+        }
         for p in plans
     ]
     return pd.DataFrame(rows, columns=["plan", "checked", "source"])

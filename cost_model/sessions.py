@@ -47,7 +47,9 @@ def busy_sql(kinds: Sequence[str]) -> tuple[str, list]:
     return _BUSY_SQL, [list(kinds)]
 
 
-def sessions_frame(ts: TraceSet, busy_kinds: dict[str, Sequence[str]] | None = None) -> pd.DataFrame:
+def sessions_frame(
+    ts: TraceSet, busy_kinds: dict[str, Sequence[str]] | None = None
+) -> pd.DataFrame:
     """One row per session: run_id, agent_id, start_us, end_us, runtime_us, spans, and a
     `<label>_us` busy-time column per entry of `busy_kinds` (label → kinds).
 

@@ -118,7 +118,9 @@ class TraceSet:
         from cost_model.errors import InputError
 
         known = ", ".join(list(KNOWN_COLUMNS) + self.attributes)
-        raise InputError(self.source, [f"--where names column {column!r}, which is not one of: {known}"])
+        raise InputError(
+            self.source, [f"--where names column {column!r}, which is not one of: {known}"]
+        )
 
     def filter(self, where: dict[str, str]) -> TraceSet:
         """A new data set of the spans whose columns all have the given values, with the
@@ -169,4 +171,3 @@ class TraceSet:
 def new_table_name() -> str:
     """A table name not used before in this process."""
     return f"spans_{next(_table_ids)}"
-

@@ -3,9 +3,9 @@
 import urllib.parse
 
 import pytest
+from conftest import wait_for_app
 from playwright.sync_api import expect
 
-from conftest import wait_for_app
 from cost_model.plans import Plan, load_presets
 from cost_model.share import SharedState, state_to_params
 
@@ -16,11 +16,11 @@ PRESETS = load_presets()
 MOONSHOT = "Kimi K2.6 tokens (Moonshot API)"
 ALICE_PLAN = "Alice's private plan"
 ALICE_FILE = (
-    "run_id,span_id,kind,name,start_time,end_time,input_tokens,output_tokens,success\n"
-    "a1,s1,llm,kimi-k2.6,2026-01-01T00:00:00Z,2026-01-01T00:00:02Z,1000,100,true\n"
-    "a2,s1,llm,kimi-k2.6,2026-01-01T00:01:00Z,2026-01-01T00:01:01Z,500,50,false\n"
-    "a3,s1,tool,bash,2026-01-01T00:02:00Z,2026-01-01T00:02:03Z,,,true\n"
-).encode()
+    b"run_id,span_id,kind,name,start_time,end_time,input_tokens,output_tokens,success\n"
+    b"a1,s1,llm,kimi-k2.6,2026-01-01T00:00:00Z,2026-01-01T00:00:02Z,1000,100,true\n"
+    b"a2,s1,llm,kimi-k2.6,2026-01-01T00:01:00Z,2026-01-01T00:01:01Z,500,50,false\n"
+    b"a3,s1,tool,bash,2026-01-01T00:02:00Z,2026-01-01T00:02:03Z,,,true\n"
+)
 
 
 def data_set_picker(page):
@@ -28,9 +28,12 @@ def data_set_picker(page):
 
 
 def runs_value(page):
-    return page.get_by_test_id("stMetric").filter(has_text="Runs").get_by_test_id(
-        "stMetricValue"
-    ).first
+    return (
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Runs")
+        .get_by_test_id("stMetricValue")
+        .first
+    )
 
 
 def open_traces(context, url: str):

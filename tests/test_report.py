@@ -20,7 +20,7 @@ COMPONENTS = {
     "concurrency_tier": 0.0,
     "snapshots": 0.0,
 }
-WHEN = dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 12, 3, 20, 0, tzinfo=dt.UTC)
 
 
 def result(name: str, total: float, per_task: float | None, warnings=()) -> dict:
@@ -101,7 +101,7 @@ def test_the_report_inlines_plotly_once_and_loads_nothing_from_the_web():
 
 def test_the_chart_data_is_in_the_page():
     page = price_report([result("Plan A", 1.75, 0.875)], [bars()])
-    calls = re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", page, re.S)
+    calls = re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", page, re.DOTALL)
     assert json.loads(calls[0])[0]["y"] == [1.75, 12.5]
 
 
@@ -157,6 +157,13 @@ def test_an_estimate_report_shows_each_plan_per_month():
     }
     cells = Parsed(estimate_report(estimate)).cells
     assert cells[cells.index("Plan A") :] == [
-        "Plan A", "$0.5000", "$0.6250", "$625.00", "$600.00", "$25.00", "12.5", "—",
+        "Plan A",
+        "$0.5000",
+        "$0.6250",
+        "$625.00",
+        "$600.00",
+        "$25.00",
+        "12.5",
+        "—",
     ]
     assert "attempts per month" in estimate_report(estimate)
