@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -392,3 +393,29 @@ def crossovers(sweep: pd.DataFrame) -> list[dict]:
             }
         )
     return out
+
+
+def plan_crossings(sweep: pd.DataFrame) -> list[dict]:
+    """Every point where two plans' lines of a horizon sweep cross, cheapest plan or not: one
+    dict per crossing with `steps` (interpolated linearly), `cheaper_plan` (cheaper after it),
+    `dearer_plan` and `per_completed_task_usd` there, in order of steps."""
+    plans = [c for c in sweep.columns if c != "steps"]
+    costs = sweep[plans].to_numpy(dtype=float)
+    steps = sweep["steps"].to_numpy(dtype=float)
+    out = []
+    for a, b in combinations(range(len(plans)), 2):
+        d = costs[:, a] - costs[:, b]
+        for i in np.flatnonzero(d[:-1] * d[1:] < 0):
+            f = d[i] / (d[i] - d[i + 1])
+            cheaper, dearer = (a, b) if d[i + 1] < 0 else (b, a)
+            out.append(
+                {
+                    "steps": float(steps[i] + f * (steps[i + 1] - steps[i])),
+                    "cheaper_plan": plans[cheaper],
+                    "dearer_plan": plans[dearer],
+                    "per_completed_task_usd": float(
+                        costs[i, a] + f * (costs[i + 1, a] - costs[i, a])
+                    ),
+                }
+            )
+    return sorted(out, key=lambda c: c["steps"])

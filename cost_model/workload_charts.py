@@ -123,9 +123,15 @@ def context_chart(workload: Workload, which: str = "main") -> go.Figure:
     return _layout(fig, f"Context per step · {who}", "Step", "Tokens")
 
 
-def horizon_chart(sweep: pd.DataFrame, crossings: list[dict], steps: int | None = None):
+def horizon_chart(
+    sweep: pd.DataFrame,
+    crossings: list[dict],
+    steps: int | None = None,
+    plan_crossings: list[dict] | None = None,
+):
     """Cost per completed task against the main agent's steps, one line per plan; each point
-    where the cheapest plan changes is marked, and the workload's own steps as a dashed line."""
+    where the cheapest plan changes is marked (×), each other crossing of two plans' lines
+    (`estimate.plan_crossings`) too (○), and the workload's own steps as a dashed line."""
     title = "Cost per completed task vs steps"
     plans = [c for c in sweep.columns if c != "steps"]
     if not plans or sweep.empty:
@@ -141,6 +147,22 @@ def horizon_chart(sweep: pd.DataFrame, crossings: list[dict], steps: int | None 
                 name=name,
                 line={"color": PLAN_COLOURS[i % len(PLAN_COLOURS)], "width": 2},
                 hovertemplate=f"{name}<br>%{{x}} steps: $%{{y:,.4g}}<extra></extra>",
+            )
+        )
+    cheapest_at = {round(c["steps"], 6) for c in crossings}
+    others = [c for c in plan_crossings or [] if round(c["steps"], 6) not in cheapest_at]
+    if others:
+        fig.add_trace(
+            go.Scatter(
+                x=[c["steps"] for c in others],
+                y=[c["per_completed_task_usd"] for c in others],
+                mode="markers",
+                name="Two plans cross",
+                marker={"symbol": "circle-open", "size": 10, "color": "#111", "line": {"width": 2}},
+                text=[
+                    f"{c['cheaper_plan']} becomes cheaper than {c['dearer_plan']}" for c in others
+                ],
+                hovertemplate="%{text}<br>at %{x:.1f} steps: $%{y:,.4g}<extra></extra>",
             )
         )
     if crossings:

@@ -8,7 +8,13 @@ from cost_model import workload as wl
 from cost_model import workload_charts as wc
 from cost_model.charts import fmt_usd
 from cost_model.errors import InputError
-from cost_model.estimate import crossovers, estimate, horizon_steps, horizon_sweep
+from cost_model.estimate import (
+    crossovers,
+    estimate,
+    horizon_steps,
+    horizon_sweep,
+    plan_crossings,
+)
 from cost_model.export import frame_to_csv
 from cost_model.plans import load_presets
 from cost_model.report import estimate_frame, estimate_report
@@ -134,7 +140,7 @@ st.plotly_chart(cost_figure)
 
 sweep = horizon_sweep(workload, plans, horizon_steps(workload.steps))
 crossings = crossovers(sweep)
-horizon_figure = wc.horizon_chart(sweep, crossings, workload.steps)
+horizon_figure = wc.horizon_chart(sweep, crossings, workload.steps, plan_crossings(sweep))
 st.plotly_chart(horizon_figure)
 for sentence in wc.crossing_sentences(crossings):
     st.caption(common.escape_markdown(sentence))

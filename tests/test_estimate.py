@@ -20,6 +20,7 @@ from cost_model.estimate import (
     crossovers,
     estimate,
     horizon_sweep,
+    plan_crossings,
 )
 from cost_model.plans import parse_plan
 from cost_model.workload import Workload, save_workload
@@ -320,6 +321,24 @@ def test_crossovers_interpolate_where_the_cheapest_plan_changes():
         {"steps": 15.0, "from_plan": "a", "to_plan": "b", "per_completed_task_usd": 2.0},
         {"steps": 25.0, "from_plan": "b", "to_plan": "a", "per_completed_task_usd": 4.0},
     ]
+
+
+def test_every_crossing_of_two_lines_is_found_cheapest_or_not():
+    sweep = pd.DataFrame(
+        {"steps": [10, 20, 30], "a": [0.5, 0.5, 0.5], "b": [1.0, 3.0, 5.0], "c": [2.0, 2.0, 6.0]}
+    )
+    # a is cheapest throughout; b − c is −1 at 10 and +1 at 20 (cross at 15, cost 2), then
+    # c − b is −1 at 20 and +1 at 30 (cross at 25, cost 4).
+    assert crossovers(sweep) == []
+    assert plan_crossings(sweep) == [
+        {"steps": 15.0, "cheaper_plan": "c", "dearer_plan": "b", "per_completed_task_usd": 2.0},
+        {"steps": 25.0, "cheaper_plan": "b", "dearer_plan": "c", "per_completed_task_usd": 4.0},
+    ]
+
+
+def test_lines_that_touch_without_crossing_do_not_cross():
+    sweep = pd.DataFrame({"steps": [1, 2, 3], "a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 4.0]})
+    assert plan_crossings(sweep) == []
 
 
 def test_one_plan_has_no_crossover():

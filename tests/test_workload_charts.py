@@ -67,6 +67,19 @@ def test_the_horizon_chart_has_a_line_per_plan_and_marks_crossings():
     ]
 
 
+def test_other_crossings_are_marked_apart_from_changes_of_the_cheapest_plan():
+    sweep = pd.DataFrame({"steps": [10, 20, 30], "a": [1.0, 3.0, 5.0], "b": [2.0, 2.0, 6.0]})
+    cheapest = {"steps": 15.0, "from_plan": "a", "to_plan": "b", "per_completed_task_usd": 2.0}
+    pairs = [
+        {"steps": 15.0, "cheaper_plan": "b", "dearer_plan": "a", "per_completed_task_usd": 2.0},
+        {"steps": 25.0, "cheaper_plan": "x", "dearer_plan": "y", "per_completed_task_usd": 4.0},
+    ]
+    fig = wc.horizon_chart(sweep, [cheapest], steps=20, plan_crossings=pairs)
+    assert [t.name for t in fig.data] == ["a", "b", "Two plans cross", "Cheapest plan changes"]
+    assert list(fig.data[2].x) == [25.0]
+    assert list(fig.data[2].text) == ["x becomes cheaper than y"]
+
+
 def test_the_plans_table_writes_unknowns_as_a_dash():
     table = wc.plans_table(result())
     assert table.to_dict("records")[0] == {
