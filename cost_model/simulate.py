@@ -22,6 +22,7 @@ mean 1 (σ = 0.5 of its logarithm); the harness overhead stays fixed.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,29 +225,37 @@ def expected_spans(workload: Workload, days: int) -> float:
     return attempts * per_attempt
 
 
-def _check(workload: Workload, days: int, seed: int) -> None:
+def _check(workload: Workload, days: int, seed: int, max_spans: int) -> None:
     problems = []
     if days < 0:
         problems.append(f"--days is {days}; it must be 0 or more.")
     if seed < 0:
         problems.append(f"--seed is {seed}; it must be 0 or more.")
-    if not problems and (spans := expected_spans(workload, days)) > MAX_SPANS:
+    if not problems and (spans := expected_spans(workload, days)) > max_spans:
         problems.append(
             f"{days} days of workload {workload.name!r} would be about {spans:,.0f} spans, "
-            f"more than the {MAX_SPANS:,} this simulator writes; simulate fewer days."
+            f"more than the {max_spans:,} this simulator writes here; simulate fewer days."
         )
     if problems:
         raise InputError("simulate", problems)
 
 
-def simulate_spans(workload: Workload, *, days: int, seed: int, rng_durations: bool = False):
+def simulate_spans(
+    workload: Workload,
+    *,
+    days: int,
+    seed: int,
+    rng_durations: bool = False,
+    max_spans: int = MAX_SPANS,
+):
     """Numeric spans of a simulated period: an Arrow table (run, agent, kind, step, tool_no,
     start_us, end_us, tokens, bytes, success), with `kind` 0 root, 1 llm, 2 tool, 3 snapshot
     and `agent` 0 for the main agent.
 
-    Raises InputError for a negative `days` or `seed`, or a period too large to simulate.
+    Raises InputError for a negative `days` or `seed`, or a period expected to have more than
+    `max_spans` spans.
     """
-    _check(workload, days, seed)
+    _check(workload, days, seed, max_spans)
     # Separate streams, so that e.g. the outcomes of the first runs do not depend on how many
     # arrivals were drawn.
     arrivals_rng, outcome_rng, rng = (
@@ -317,12 +326,20 @@ def simulate_traces(workload: Workload, *, days: int, seed: int, rng_durations: 
 
 
 def simulate_to_csv(
-    workload: Workload, *, days: int, seed: int, path, rng_durations: bool = False
+    workload: Workload,
+    *,
+    days: int,
+    seed: int,
+    path,
+    rng_durations: bool = False,
+    max_spans: int = MAX_SPANS,
 ) -> dict:
     """Write simulated traces of `days` days to a SPEC §1 CSV file; a summary of what was written:
     runs, completed runs, spans by kind, the first instant and the file."""
     con = duckdb.connect()
-    spans = simulate_spans(workload, days=days, seed=seed, rng_durations=rng_durations)
+    spans = simulate_spans(
+        workload, days=days, seed=seed, rng_durations=rng_durations, max_spans=max_spans
+    )
     query, params = _spans_relation(con, workload, spans)
     try:
         con.execute(f"COPY ({query}) TO '{_sql_path(path)}' (FORMAT csv, HEADER true)", params)
@@ -344,6 +361,18 @@ def simulate_to_csv(
         "tool_spans": int(kinds[TOOL]),
         "snapshot_spans": int(kinds[SNAPSHOT]),
     }
+
+
+def simulate_csv(
+    workload: Workload, *, days: int, seed: int, max_spans: int = MAX_SPANS
+) -> tuple[bytes, dict]:
+    """The CSV file `simulate_to_csv` writes, as bytes, and its summary (without `file`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "traces.csv"
+        summary = simulate_to_csv(workload, days=days, seed=seed, path=path, max_spans=max_spans)
+        data = path.read_bytes()
+    summary.pop("file")
+    return data, summary
 
 
 def _sql_path(path) -> str:

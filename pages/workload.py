@@ -19,7 +19,7 @@ from cost_model.export import frame_to_csv
 from cost_model.plans import load_presets
 from cost_model.report import estimate_frame, estimate_report
 from cost_model.share import workload_params
-from pages import common
+from pages import common, simulation
 
 KEY = "wl:"  # widget keys: KEY + parameter name
 CHOSEN = "chosen_plans"  # kept apart from the widget's key, which a page switch forgets
@@ -117,6 +117,7 @@ with st.spinner("Pricing one attempt and simulating a month of arrivals…", sho
 
 for col, m in zip(st.columns(4), wc.implied_metrics(workload, result)):
     col.metric(m["label"], m["value"], help=m["help"])
+simulation.simulation_panel(workload)
 if not plans:
     st.info("Choose at least one plan above to see what this workload costs under it.")
     st.stop()

@@ -107,3 +107,34 @@ def test_a_bad_workload_file_is_refused_with_its_key(page):
     ).run()
     assert page.session_state["workload"] == Workload()
     assert "w.yaml\\: key 'steps' = -2" in page.error[0].value
+
+
+def test_simulated_traces_become_a_data_set_of_the_session(page):
+    from cost_model.metrics import compute_metrics
+    from cost_model.simulate import simulate_csv
+
+    page.number_input(key="sim_days").set_value(2)
+    page.number_input(key="sim_seed").set_value(5)
+    page.button(key="sim_run").click().run()
+    assert not page.exception and not page.error
+    name = "simulated coding agent, 2 d, seed 5.csv"
+    assert page.session_state["dataset_name"] == name
+    data, summary = simulate_csv(Workload(), days=2, seed=5)
+    shown = compute_metrics(page.session_state["datasets"][name])
+    assert (shown["runs"], shown["spans"]) == (summary["runs"], summary["spans"])
+    assert shown["completed_runs"] == summary["completed"]
+    assert page.session_state["_simulated"][1] == data
+    assert any(
+        b.proto.label == "Download the simulated traces (CSV)" for b in page.get("download_button")
+    )
+
+
+def test_a_simulation_too_large_for_the_browser_is_refused_and_adds_nothing(page):
+    before = list(page.session_state["datasets"])
+    page.number_input(key="wl:tasks_per_month").set_value(10_000_000).run()
+    page.number_input(key="sim_days").set_value(1)
+    page.button(key="sim_run").click().run()
+    assert not page.exception
+    (error,) = page.error
+    assert "more than the 1,000,000 this simulator writes here; simulate fewer days" in error.value
+    assert list(page.session_state["datasets"]) == before
