@@ -31,5 +31,6 @@ page = st.navigation(pages)
 # The address bar holds a link to what is on screen: read it before the page, write it after.
 sharing.apply_link({sharing.page_key(p): p for p in pages}, page)
 sharing.share_sidebar(page)
-page.run()
+with common.through_app():
+    page.run()
 sharing.write_link(page)

@@ -17,6 +17,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import runpy
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -28,7 +31,8 @@ from cost_model.traces import TraceSet, new_table_name, quote_ident
 
 log = logging.getLogger(__name__)
 
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "traces" / "sample.csv"
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
+SAMPLE_PATH = APP_PATH.parent / "data" / "traces" / "sample.csv"
 SAMPLE_NAME = "sample.csv (bundled sample)"
 MAX_FILTER_VALUES = 50
 """An attribute with more distinct values than this (an id, a number) gets no filter widget."""
@@ -37,6 +41,36 @@ ALL_VALUES = "(all)"
 """The filter choice that keeps every value of an attribute."""
 _DATASET_KEY = "dataset_picker"
 _FILTER_PREFIX = "filter:"
+
+
+_run = threading.local()
+"""Per script thread: whether app.py is running the current page (`through_app`)."""
+
+
+@contextmanager
+def through_app():
+    """app.py runs the chosen page inside this, so that the page knows it came through app.py."""
+    _run.through_app = True
+    try:
+        yield
+    finally:
+        _run.through_app = False
+
+
+def require_app() -> None:
+    """Run app.py in place when a page of `pages/` was started on its own, then stop.
+
+    Until some run of a server process has called `st.navigation`, Streamlit treats a `pages/`
+    folder as the old kind of multipage app: the first visit of a fresh server to a link such as
+    `/compare` runs `pages/compare.py` alone, without app.py's page list, link handling or layout,
+    and lists every module of the folder as a page. (AppTest puts Streamlit back into that mode
+    before every run.) app.py calls `st.navigation`, which ends that mode for the process, and
+    runs the page the URL asks for, in this same run, so no widget value is lost.
+    """
+    if getattr(_run, "through_app", False):
+        return
+    runpy.run_path(str(APP_PATH), run_name="__main__")
+    st.stop()
 
 
 @st.cache_resource(show_spinner="Reading the sample traces…")
@@ -262,3 +296,8 @@ def trace_uploader() -> None:
             outcomes[upload.file_id] = add_upload(upload.name, upload.getvalue())
     if outcomes[upload.file_id] is not None:
         show_error(outcomes[upload.file_id])
+
+
+if __name__ == "__main__":
+    # Streamlit's old multipage mode may run a module of `pages/` as a page (see require_app).
+    require_app()

@@ -11,6 +11,8 @@ from cost_model.plans import Plan, load_presets
 from cost_model.report import price_report
 from pages import common
 
+common.require_app()
+
 PLANS_KEY = "compare_plans"
 # The chosen plan names, kept apart from the widget's key so that they survive a page switch
 # (Streamlit forgets a widget's key on a page that does not show it).

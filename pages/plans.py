@@ -9,6 +9,8 @@ from cost_model.errors import InputError
 from cost_model.plans import SPAN_KINDS, load_plan, load_presets, parse_plan, plan_to_yaml
 from pages import common
 
+common.require_app()
+
 EDITED = "the edited plan"
 
 common.init_state()

@@ -152,3 +152,8 @@ def share_sidebar(page) -> None:
         )
         if st.button("Open a scenario…", icon=":material/upload_file:"):
             _scenario_dialog()
+
+
+if __name__ == "__main__":
+    # Streamlit's old multipage mode may run a module of `pages/` as a page (see require_app).
+    common.require_app()

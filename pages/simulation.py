@@ -67,3 +67,8 @@ def simulation_panel(workload: Workload) -> None:
                 icon=":material/download:",
                 key="sim_download",
             )
+
+
+if __name__ == "__main__":
+    # Streamlit's old multipage mode may run a module of `pages/` as a page (see require_app).
+    common.require_app()

@@ -16,6 +16,8 @@ from cost_model.metrics import (
 )
 from pages import common
 
+common.require_app()
+
 st.title("Traces")
 st.caption(
     "How long agent sessions run, how many run at once, how long tools take and how much state "

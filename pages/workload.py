@@ -21,6 +21,8 @@ from cost_model.report import estimate_frame, estimate_report
 from cost_model.share import workload_params
 from pages import common, simulation
 
+common.require_app()
+
 KEY = "wl:"  # widget keys: KEY + parameter name
 CHOSEN = "chosen_plans"  # kept apart from the widget's key, which a page switch forgets
 common.init_state()
