@@ -153,10 +153,14 @@ def seconds_to_us(seconds: float) -> int:
 def billed_us(durations_us: np.ndarray, granularity_s: float, minimum_s: float) -> int:
     """Σ bill(x) in µs: max(minimum, g·⌈x/g⌉), or max(minimum, x) when g is 0."""
     x = np.asarray(durations_us, dtype=np.int64)
-    g = seconds_to_us(granularity_s)
+    g, minimum = seconds_to_us(granularity_s), seconds_to_us(minimum_s)
+    most = max(int(x.max()) + g if x.size else 0, minimum)
+    if most * max(x.size, 1) >= 2**63:
+        # Beyond int64 (a granularity or minimum of centuries): exact, in Python integers.
+        return sum(max(minimum, -(-int(v) // g) * g if g > 0 else int(v)) for v in x)
     if g > 0:
         x = -(-x // g) * g
-    return int(np.maximum(x, seconds_to_us(minimum_s)).sum())
+    return int(np.maximum(x, minimum).sum())
 
 
 def card_rates(card) -> tuple[tuple[float, ...], tuple[float, ...] | None]:

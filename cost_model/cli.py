@@ -7,6 +7,9 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
 
 from cost_model.errors import InputError
 
@@ -75,20 +78,28 @@ def render_plans(record: dict, fmt: str, list_key: str = "plans") -> str:
     return render_rows(rows, fmt)
 
 
-def _where(pairs: list[str]) -> dict[str, str]:
-    where = {}
+def _where(pairs: list[str]) -> list[tuple[str, str]]:
+    where = []
     for pair in pairs or []:
         column, sep, value = pair.partition("=")
         if not sep or not column.strip():
             raise InputError("--where", [f"{pair!r} is not COLUMN=VALUE"])
-        where[column.strip()] = value
+        where.append((column.strip(), value))
     return where
 
 
 def _load(args):
+    """The trace file, with every --where applied (all must hold, even two on one column)."""
     from cost_model.loader import load_traces
 
-    return load_traces(args.traces, name=args.traces).filter(_where(args.where))
+    where = _where(args.where)
+    ts = load_traces(args.traces, name=args.traces)
+    for column, value in where:
+        ts = ts.filter({column: value})
+    for warning in ts.warnings if args.command != "metrics" else []:
+        # metrics lists them in its output; other commands say them here.
+        print(f"warning: {warning}", file=sys.stderr)
+    return ts
 
 
 def cmd_metrics(args) -> str:
@@ -107,7 +118,7 @@ def cmd_price(args) -> str:
     from cost_model.billing import price
     from cost_model.plans import load_plan
 
-    plans = [load_plan(p) for p in args.plan]
+    plans = [load_plan(Path(p)) for p in args.plan]
     ts = _load(args)
     return render_plans({"plans": price(ts, plans)}, args.format)
 
@@ -117,8 +128,8 @@ def cmd_estimate(args) -> str:
     from cost_model.plans import load_plan
     from cost_model.workload import load_workload
 
-    workload = load_workload(args.workload)
-    plans = [load_plan(p) for p in args.plan]
+    workload = load_workload(Path(args.workload))
+    plans = [load_plan(Path(p)) for p in args.plan]
     return render_plans(estimate(workload, plans), args.format)
 
 
@@ -126,8 +137,12 @@ def cmd_simulate(args) -> str:
     from cost_model.simulate import simulate_to_csv
     from cost_model.workload import load_workload
 
-    workload = load_workload(args.workload)
-    summary = simulate_to_csv(workload, days=args.days, seed=args.seed, path=args.out)
+    workload = load_workload(Path(args.workload))
+    try:
+        summary = simulate_to_csv(workload, days=args.days, seed=args.seed, path=args.out)
+    except duckdb.IOException as err:
+        problem = str(err).splitlines()[0].removeprefix("IO Error: ")
+        raise InputError(args.out, [f"{args.out}: cannot be written ({problem})"]) from None
     return render_record(summary, args.format)
 
 

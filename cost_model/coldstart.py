@@ -33,6 +33,8 @@ def count_cold_starts(
     `starts_us` and `ends_us` are each session's extent in µs; `idle_timeout_us` is how long an
     instance stays warm after its session ends; `warm_instances` instances never go cold.
     """
+    # No more instances than sessions are ever taken, and the first ones are taken first.
+    warm_instances = min(warm_instances, len(starts_us))
     running: list[tuple[int, int]] = []  # (freed at, instance), soonest first
     free_warm = [(-_NEVER, i) for i in range(warm_instances)]  # (-freed at, instance)
     free_idle: list[tuple[int, int]] = []  # (-freed at, instance) of ordinary instances

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cost_model import documents
 from cost_model.errors import InputError
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "data" / "plans"
@@ -338,23 +339,17 @@ def parse_plan(data: Any, source: str, text: str | None = None) -> Plan:
 def _read_text(path_or_text: Any, name: str | None) -> tuple[str, str]:
     """(text, source name) from a path, bytes, or YAML/JSON text."""
     if isinstance(path_or_text, bytes):
-        raw, source = path_or_text, name or "plan"
-    elif isinstance(path_or_text, Path) or _looks_like_path(path_or_text):
+        source = name or "plan"
+        return documents.decode(path_or_text, source), source
+    if isinstance(path_or_text, Path) or _looks_like_path(path_or_text):
         source = name or str(path_or_text)
-        try:
-            raw = Path(path_or_text).read_bytes()
-        except OSError as exc:
-            raise InputError(source, [f"{source}: cannot be read ({exc.strerror})."]) from None
-    else:
-        return str(path_or_text), name or "plan"
-    try:
-        return raw.decode("utf-8-sig"), source
-    except UnicodeDecodeError as exc:
-        raise InputError(source, [f"{source}: is not UTF-8 text (byte {exc.start})."]) from None
+        return documents.read_file(path_or_text, source), source
+    return str(path_or_text), name or "plan"
 
 
 def _looks_like_path(value: Any) -> bool:
     # A one-line text without YAML structure is a file name; anything else is the plan itself.
+    # (The command line passes a Path, so a file named "plan: v2.yaml" is still a file.)
     if not isinstance(value, str) or not value.strip() or "\n" in value or ": " in value:
         return False
     return not value.lstrip().startswith(("{", "[", "- "))
@@ -366,14 +361,7 @@ def load_plan(path_or_text: Any, *, name: str | None = None) -> Plan:
     `name` is the file name used in messages (default: the path, or "plan" for text).
     """
     text, source = _read_text(path_or_text, name)
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: builds plain data only
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(source, [f"{where}: is not valid YAML or JSON ({problem})."]) from None
-    return parse_plan(data, source, text)
+    return parse_plan(documents.parse(text, source, _Loader), source, text)
 
 
 def plan_to_dict(plan: Plan) -> dict:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import yaml
 from pydantic import ValidationError
 
+from cost_model import documents
 from cost_model.errors import InputError
 from cost_model.plans import Plan, parse_plan, plan_to_dict
 from cost_model.workload import Workload, workload_from_dict
@@ -350,29 +351,12 @@ def load_scenario(
 
 def _read_scenario(text: str | bytes, source: str) -> dict:
     if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(source, [f"{source}: is not UTF-8 text (byte {exc.start})."]) from None
-    try:
-        # JSON first: YAML refuses some characters that JSON text may hold as they are.
-        data = json.loads(text)
-    except ValueError:
-        data = _read_yaml(text, source)
+        text = documents.decode(text, source)
+    data = documents.parse(text, source)
     if not isinstance(data, dict):
         got = "nothing" if data is None else type(data).__name__
         raise InputError(source, [f"{source}: a scenario must be a mapping of keys, not {got}."])
     return data
-
-
-def _read_yaml(text: str, source: str):
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}, column {mark.column + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or "unreadable"
-        raise InputError(source, [f"{where}: is not valid YAML or JSON ({problem})."]) from None
 
 
 def _scenario_plans(raw, source: str, problems: list[str]) -> dict[str, Plan]:

@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cost_model import documents
 from cost_model.errors import InputError
 
 GROUPS = (
@@ -175,23 +176,17 @@ def _looks_like_text(s: str) -> bool:
 def load_workload(path_or_text: str | Path | bytes, *, source: str | None = None) -> Workload:
     """Read a workload from a YAML/JSON file path or from its text (or bytes).
 
-    Raises InputError (naming the file and key) for bad content, OSError for a missing file.
+    Raises InputError naming the file (and the key) for a file that cannot be read or bad content.
     """
     if isinstance(path_or_text, bytes):
-        text, source = path_or_text.decode("utf-8-sig", errors="replace"), source or "workload"
+        source = source or "workload"
+        text = documents.decode(path_or_text, source)
     elif isinstance(path_or_text, str) and _looks_like_text(path_or_text):
         text, source = path_or_text, source or "workload"
     else:
-        path = Path(path_or_text)
-        text, source = path.read_text(encoding="utf-8-sig"), source or path.name
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "unreadable"
-        raise InputError(source, [f"{source}{where}: not YAML or JSON: {problem}."]) from None
-    return workload_from_dict(data, source)
+        source = source or str(path_or_text)
+        text = documents.read_file(path_or_text, source)
+    return workload_from_dict(documents.parse(text, source), source)
 
 
 def workload_to_yaml(workload: Workload) -> str:

@@ -545,3 +545,11 @@ def test_price_command_prints_the_json_keys_of_the_spec(traces, tmp_path, capsys
     assert list(result["components"]) == list(COMPONENTS)
     assert result["name"] == "P" and result["cold_starts"] == 1 and result["replicas"] is None
     assert result["total_usd"] == pytest.approx(1.0)
+
+
+def test_a_granularity_beyond_int64_microseconds_bills_exactly():
+    from cost_model.billing import billed_us
+
+    # 1e13 s is 1e19 µs, past 2^63: two sessions of 5 s and 7 s each round up to one unit.
+    assert billed_us([5_000_000, 7_000_000], 1e13, 0) == 2 * 10**19
+    assert billed_us([5_000_000], 0, 1e15) == 10**21

@@ -148,3 +148,41 @@ def test_simulate_then_fit_then_estimate_chain_through_files(capsys, tmp_path):
 
     assert traces.exists() and fitted.exists()
     assert out["plans"][0]["per_completed_task_usd"] > 0
+
+
+def test_two_values_for_one_column_leave_no_span(capsys, tmp_path):
+    path = write(tmp_path, TWO_RUNS)
+
+    out = run_json(capsys, "metrics", path, "--where", "run_id=r1", "--where", "run_id=r2")
+
+    assert (out["runs"], out["spans"]) == (0, 0)
+
+
+def test_price_says_the_files_warnings_on_standard_error(capsys, tmp_path):
+    path = write(tmp_path, "run_id,span_id,kind,start_time,end_time\nr1,a,tool,10,5\n")
+
+    assert main(["price", path, "--plan", str(PLAN), "--format", "json"]) == 0
+
+    out, err = capsys.readouterr()
+    assert json.loads(out)["plans"][0]["total_usd"] == 0
+    assert err.startswith("warning: ")
+    assert "1 span (r1/a)" in err
+
+
+def test_a_plan_file_whose_name_holds_a_colon_is_read_as_a_file(capsys, tmp_path):
+    plan = tmp_path / "plan: v2.yaml"
+    plan.write_text("name: R\nrequests: {per_tool_call: 1}\n")
+
+    out = run_json(capsys, "price", write(tmp_path, TWO_RUNS), "--plan", str(plan))
+
+    assert out["plans"][0]["components"]["requests"] == 1
+
+
+def test_simulate_to_a_path_that_cannot_be_written_exits_2(capsys, tmp_path):
+    workload = ROOT / "data" / "workloads" / "support-agent.yaml"
+    out = str(tmp_path / "missing" / "s.csv")
+
+    code = main(["simulate", str(workload), "--days", "1", "--seed", "1", "--out", out])
+
+    assert code == 2
+    assert f"{out}: cannot be written" in capsys.readouterr().err

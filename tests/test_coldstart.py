@@ -72,3 +72,7 @@ def test_peak_concurrency_is_the_most_extents_covering_one_start(sessions):
     starts = np.array([s for s, _ in sessions], dtype=np.int64)
     ends = np.array([e for _, e in sessions], dtype=np.int64)
     assert peak_concurrency(starts, ends) == expected
+
+
+def test_a_billion_always_warm_instances_cost_no_memory_and_no_cold_start():
+    assert count_cold_starts([0, 5], [10, 12], 0, 10**9) == 0

@@ -277,3 +277,29 @@ def test_any_negative_or_non_finite_rate_is_rejected(value):
 def test_exponent_numbers_without_a_dot_are_numbers_as_in_json():
     plan = load_plan('{"name": "e", "requests": {"per_tool_call": 5e-06, "per_session": 1E3}}')
     assert (plan.requests.per_tool_call, plan.requests.per_session) == (0.000005, 1000)
+
+
+def test_a_tab_indented_json_plan_reads():
+    plan = load_plan('{\n\t"name": "tabs",\n\t"requests": {\n\t\t"per_session": 1\n\t}\n}')
+    assert plan.requests.per_session == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: D\nchecked: 2026-13-45\n",
+        "name: D\nrequests: {per_llm_call: !!float abc}\n",
+        "name: D\ntokens: &a [*a]\n",
+    ],
+)
+def test_values_the_safe_loader_cannot_build_are_input_errors(text):
+    with pytest.raises(InputError) as err:
+        load_plan(text, name="p.yaml")
+    (problem,) = err.value.problems
+    assert problem.startswith("p.yaml: holds a value that cannot be read (")
+
+
+def test_a_plan_file_whose_name_looks_like_yaml_is_read_as_a_file(tmp_path):
+    path = tmp_path / "plan: v2.yaml"
+    path.write_text("name: R\nrequests: {per_tool_call: 1}\n")
+    assert load_plan(path).name == "R"

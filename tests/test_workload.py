@@ -69,7 +69,7 @@ def test_negative_steps_are_rejected_naming_the_file_and_key(tmp_path):
     with pytest.raises(InputError) as err:
         load_workload(path)
     assert err.value.problems == [
-        "w.yaml: key 'steps' = -1: Input should be greater than or equal to 1."
+        f"{path}: key 'steps' = -1: Input should be greater than or equal to 1."
     ]
 
 
@@ -124,7 +124,7 @@ def test_compacted_context_must_fit_under_the_compaction_threshold():
 def test_yaml_syntax_errors_name_the_line():
     with pytest.raises(InputError) as err:
         load_workload("name: x\nsteps: [1,\n", source="w.yaml")
-    assert err.value.problems[0].startswith("w.yaml line 3, column 1: not YAML or JSON")
+    assert err.value.problems[0].startswith("w.yaml, line 3, column 1: is not valid YAML or JSON")
 
 
 def test_a_list_is_not_a_workload():
@@ -133,9 +133,21 @@ def test_a_list_is_not_a_workload():
     assert err.value.problems == ["w.yaml: a workload is a mapping of keys, not [1, 2]."]
 
 
-def test_a_missing_file_is_an_os_error(tmp_path):
-    with pytest.raises(OSError):
-        load_workload(tmp_path / "none.yaml")
+def test_a_missing_file_is_an_input_error_naming_it(tmp_path):
+    path = tmp_path / "none.yaml"
+    with pytest.raises(InputError) as err:
+        load_workload(path)
+    assert err.value.problems == [f"{path}: cannot be read (No such file or directory)."]
+
+
+def test_a_file_that_is_not_utf8_is_an_input_error():
+    with pytest.raises(InputError) as err:
+        load_workload(b"name: \xff\xfe x\n", source="latin.yaml")
+    assert err.value.problems == ["latin.yaml: is not UTF-8 text (byte 6)."]
+
+
+def test_a_tab_indented_json_workload_reads():
+    assert load_workload('{\n\t"name": "tabs",\n\t"steps": 3\n}', source="w.json").steps == 3
 
 
 def test_a_json_file_reads_and_left_out_keys_take_their_defaults(tmp_path):
