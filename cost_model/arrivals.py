@@ -24,12 +24,39 @@ ARRIVALS_SEED = 20261201
 
 
 def month_arrivals_s(workload: Workload) -> np.ndarray:
-    """Arrival instants (s from the month's start) of one 30-day month, drawn with the
-    simulator's arrival process and the fixed `ARRIVALS_SEED`."""
-    from cost_model.simulate import EPOCH_US, arrivals_us
+    """Arrival instants (s from the month's start) of one typical 30-day month.
 
+    Exactly the expected number of attempts, round(tasks_per_month / success_rate), placed as a
+    Poisson process with that count places them (uniformly at random over the active hours of
+    the month's days, from normalised sums of exponential gaps with the fixed `ARRIVALS_SEED`).
+    A month with the Poisson count itself would carry that count's noise into every cold start,
+    replica and tier of the estimate. The same seed at a slightly different volume or active
+    hours gives nearly the same instants, so an estimate moves smoothly with the workload.
+    """
+    n = round(workload.tasks_per_month / workload.success_rate)
+    if n <= 0:
+        return np.zeros(0)
     rng = np.random.default_rng(ARRIVALS_SEED)
-    return (arrivals_us(workload, 30, rng) - EPOCH_US) / 1e6
+    sums = np.cumsum(rng.standard_exponential(n + 1))
+    position = sums[:-1] / sums[-1] * 30  # in days of active hours, laid end to end
+    day = np.floor(position)
+    return day * 86_400 + (position - day) * workload.active_hours_per_day * 3600
+
+
+def concurrency_averages(t: np.ndarray, runtimes) -> tuple[float | None, float | None]:
+    """SPEC §2's average concurrency and average while active, over arrivals t (sorted, s)
+    whose sessions have the given (runtime, count): Σ session runtime over the window, and
+    over the time during which at least one session runs. None when nothing runs."""
+    longest = max((r for r, c in runtimes if c), default=0.0)
+    total = t.size * sum(r * c for r, c in runtimes)
+    if t.size == 0 or longest <= 0:
+        return None, None
+    ends = t + longest
+    # With starts in order, arrival i adds to the union what its extent covers after the
+    # latest end before it.
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(ends)[:-1]))
+    union = np.maximum(0.0, ends - np.maximum(t, before)).sum()
+    return float(total / (ends.max() - t[0])), float(total / union)
 
 
 def running(t: np.ndarray, x: np.ndarray, runtimes, after: bool) -> np.ndarray:

@@ -21,7 +21,12 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from cost_model.arrivals import cold_starts_at_points, month_arrivals_s, running
+from cost_model.arrivals import (
+    cold_starts_at_points,
+    concurrency_averages,
+    month_arrivals_s,
+    running,
+)
 from cost_model.billing import COMPONENTS, card_for, card_rates, replicas_for, tier_for
 from cost_model.workload import AgentSteps, Workload, agent_steps
 
@@ -248,8 +253,6 @@ def evaluate(
     agents = _agents(workload, main_steps)
     attempts = workload.tasks_per_month / workload.success_rate
     peak, cold = _arrival_effects(workload, agents, plans, need_peak, max_cells)
-    rate = attempts / (30 * workload.active_hours_per_day * 3600)
-    runtime = sum(c * a.runtime_s for a, c in agents)
     results = []
     for plan in plans:
         attempt = _attempt_usd(plan, agents)
@@ -274,7 +277,6 @@ def evaluate(
         "agents": agents,
         "attempts": attempts,
         "peak": peak,
-        "average": rate * runtime,
         "plans": results,
     }
 
@@ -302,13 +304,15 @@ def _per_attempt(workload: Workload, agents) -> dict:
 def estimate(workload: Workload, plans) -> dict:
     """Cost of a workload under each plan: SPEC §5 `estimate`, as plain JSON-able data.
 
-    `per_attempt` holds expected counts of one attempt; `concurrency.average` is the mean number
-    of sessions running during active hours (arrival rate then × session runtimes of an attempt);
-    `concurrency.peak` the most sessions at once in the month of arrivals the estimate reads.
-    Components are per 30-day month.
+    `per_attempt` holds expected counts of one attempt. `concurrency` is SPEC §2's, of the
+    month of arrivals the estimate reads: `average` = Σ session runtime / the month's window
+    (null when no session runs), `peak` the most sessions at once. Components are per 30-day
+    month.
     """
     plans = list(plans)
     ev = evaluate(workload, plans, [workload.steps])
+    runtimes = [(float(a.runtime_s[0]), c) for a, c in ev["agents"]]
+    average, _ = concurrency_averages(month_arrivals_s(workload), runtimes)
     rows = []
     for r in ev["plans"]:
         plan = r["plan"]
@@ -336,7 +340,7 @@ def estimate(workload: Workload, plans) -> dict:
         "tasks_per_month": float(workload.tasks_per_month),
         "attempts_per_month": float(ev["attempts"]),
         "per_attempt": _per_attempt(workload, ev["agents"]),
-        "concurrency": {"average": float(ev["average"][0]), "peak": int(ev["peak"][0])},
+        "concurrency": {"average": average, "peak": int(ev["peak"][0])},
         "plans": rows,
     }
 

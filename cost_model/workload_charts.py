@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from cost_model.arrivals import concurrency_averages, month_arrivals_s
 from cost_model.billing import COMPONENTS
 from cost_model.charts import _layout, empty_figure, fmt_bytes, fmt_duration, fmt_number, fmt_usd
 from cost_model.compare_charts import COMPONENT_COLOURS, COMPONENT_LABELS
@@ -210,6 +211,9 @@ def implied_metrics(workload: Workload, result: dict) -> list[dict]:
     snaps = sum(n * int(s.snapshot.sum()) for s, n in sessions)
     per = result["per_attempt"]
     conc = result["concurrency"]
+    _, while_active = concurrency_averages(
+        month_arrivals_s(workload), [(s.runtime_s, n) for s, n in sessions]
+    )
     sub_text = (
         f"; each sub-agent {fmt_duration(per['runtime_s_subagent'])}" if sub is not None else ""
     )
@@ -223,9 +227,10 @@ def implied_metrics(workload: Workload, result: dict) -> list[dict]:
         {
             "label": "Concurrency",
             "value": f"{fmt_number(conc['average'])} avg · {conc['peak']} peak",
-            "help": "Average: sessions running at once during active hours (arrival rate then × "
-            "session runtimes of an attempt). Peak: the most at once in a month of random "
-            "arrivals.",
+            "help": "Sessions running at once in a typical month of random arrivals. Average: "
+            "Σ session runtime / the month; "
+            f"{fmt_number(while_active)} while any runs (Σ session runtime / the "
+            "time during which one runs). Peak: the most at once.",
         },
         {
             "label": "Tool calls per attempt",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cost_model.arrivals import cold_starts, month_arrivals_s, peak_sessions
+from cost_model.arrivals import cold_starts, concurrency_averages, month_arrivals_s, peak_sessions
 from cost_model.billing import COMPONENTS, peak_concurrency
 from cost_model.cli import main
 from cost_model.coldstart import count_cold_starts
@@ -200,11 +200,21 @@ def test_absent_blocks_leave_cold_starts_and_replicas_unknown():
     assert row["cold_starts_per_month"] is None and row["replicas"] is None
 
 
-def test_average_concurrency_is_the_arrival_rate_in_active_hours_times_session_runtime():
+def test_average_concurrency_is_spec_runtime_over_the_window_of_the_month():
     w = small(active_hours_per_day=10, subagents=1, subagent_steps=1, subagent_prompt_tokens=0)
-    # 200 attempts in 30 × 10 h; sessions of 42.5 s and 1 + 0 + 2 + 3 + 0.5 = 6.5 s.
-    expected = 200 / (30 * 10 * 3600) * (42.5 + 6.5)
+    # 200 attempts; sessions of 42.5 s and 1 + 0 + 2 + 3 + 0.5 = 6.5 s; the window runs from
+    # the first arrival to the end of the last one's main agent.
+    t = month_arrivals_s(w)
+    expected = 200 * (42.5 + 6.5) / (t[-1] + 42.5 - t[0])
     assert estimate(w, [])["concurrency"]["average"] == pytest.approx(expected)
+
+
+def test_concurrency_averages_by_hand():
+    # Attempts at 0, 5 and 100 s, each one session of 10 s and two of 4 s: 18 s each.
+    # Window 0..110 s; sessions run during [0, 15) and [100, 110): 25 s.
+    t = np.array([0.0, 5.0, 100.0])
+    assert concurrency_averages(t, [(10.0, 1), (4.0, 2)]) == (54 / 110, 54 / 25)
+    assert concurrency_averages(np.zeros(0), [(10.0, 1)]) == (None, None)
 
 
 def test_peak_and_cold_starts_are_those_of_the_month_of_arrivals():
@@ -227,7 +237,7 @@ def test_peak_and_cold_starts_are_those_of_the_month_of_arrivals():
 
 def test_month_arrivals_come_in_active_hours_at_the_attempt_rate():
     t = month_arrivals_s(small(tasks_per_month=7000, success_rate=0.7, active_hours_per_day=6))
-    assert abs(t.size - 10_000) < 400  # Poisson(10 000): 4 standard deviations
+    assert t.size == 10_000  # 7000 tasks ÷ 0.7: the expected count, without Poisson noise
     assert np.all(t % 86_400 < 6 * 3600) and np.all(np.diff(t) >= 0)
 
 
