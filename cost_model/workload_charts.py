@@ -329,11 +329,15 @@ def parameter_groups() -> dict[str, list[str]]:
 
 
 def widget_bounds(spec: dict, value) -> dict:
-    """min_value, max_value and step of a parameter's number widget, of the parameter's type
-    and wide enough to hold `value` (a fitted or uploaded value may lie outside the usual)."""
+    """min_value, max_value, step and format of a parameter's number widget, of the parameter's
+    type and wide enough to hold `value` (a fitted or uploaded value may lie outside the usual).
+    A float counted in whole steps (tokens, bytes, tasks) shows no decimals."""
     cast = int if spec["kind"] == "int" else float
-    return {
+    bounds = {
         "min_value": cast(min(spec["low"], value)),
         "max_value": cast(max(spec["top"], value)),
         "step": cast(spec["step"]),
     }
+    if cast is float and spec["step"] >= 1:
+        bounds["format"] = "%.0f"
+    return bounds

@@ -107,3 +107,15 @@ def test_the_four_implied_metrics_are_runtime_concurrency_tools_and_snapshots():
 def test_no_plans_give_an_empty_cost_chart_with_a_sentence(basis):
     fig = wc.cost_chart(result(plans=[]) | {"plans": []}, basis)
     assert not fig.data and fig.layout.annotations
+
+
+def test_token_widgets_show_whole_numbers_and_seconds_keep_decimals():
+    specs = {s["name"]: s for s in wc.parameter_widgets()}
+
+    tokens = wc.widget_bounds(specs["prompt_tokens"], 12_000.0)
+    seconds = wc.widget_bounds(specs["step_overhead_s"], 0.2)
+    steps = wc.widget_bounds(specs["steps"], 40)
+
+    assert tokens["format"] == "%.0f" and tokens["step"] == 500.0
+    assert "format" not in seconds
+    assert "format" not in steps and steps["step"] == 1
