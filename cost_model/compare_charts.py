@@ -73,25 +73,9 @@ def components_chart(
     `by` divides every amount (1, the runs or the completed runs, as `divisor` gives it);
     `recorded_usd`, the total cost the traces recorded, is drawn as a line, divided the same.
     """
-    fig = go.Figure()
-    names = [r["name"] for r in results]
     if by is None:
         return _empty(f"{BASES[basis]}: undefined, the data set has no such runs.")
-    for key in COMPONENTS:
-        values = [r["components"][key] / by for r in results]
-        if not any(values):
-            continue
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=values,
-                name=COMPONENT_LABELS[key],
-                orientation="h",
-                marker_color=COMPONENT_COLOURS[key],
-                customdata=[fmt_usd(v) for v in values],
-                hovertemplate="%{y}<br>" + COMPONENT_LABELS[key] + ": %{customdata}<extra></extra>",
-            )
-        )
+    fig = component_bars(results, by)
     if recorded_usd is not None:
         fig.add_vline(
             x=recorded_usd / by,
@@ -107,6 +91,29 @@ def components_chart(
     )
     height = 160 + 48 * len(results)
     return _layout(fig, f"Cost by component · {BASES[basis].lower()}", "USD", height)
+
+
+def component_bars(results: list[dict], by: float = 1) -> go.Figure:
+    """One stacked horizontal bar per result (a dict with `name` and `components`), one trace per
+    component that costs something, every amount divided by `by`."""
+    fig = go.Figure()
+    names = [r["name"] for r in results]
+    for key in COMPONENTS:
+        values = [r["components"][key] / by for r in results]
+        if not any(values):
+            continue
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                name=COMPONENT_LABELS[key],
+                orientation="h",
+                marker_color=COMPONENT_COLOURS[key],
+                customdata=[fmt_usd(v) for v in values],
+                hovertemplate="%{y}<br>" + COMPONENT_LABELS[key] + ": %{customdata}<extra></extra>",
+            )
+        )
+    return fig
 
 
 def _empty(sentence: str) -> go.Figure:

@@ -12,9 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cost_model.arrivals import concurrency_averages, month_arrivals_s
-from cost_model.billing import COMPONENTS
 from cost_model.charts import _layout, empty_figure, fmt_bytes, fmt_duration, fmt_number, fmt_usd
-from cost_model.compare_charts import COMPONENT_COLOURS, COMPONENT_LABELS
+from cost_model.compare_charts import component_bars
 from cost_model.workload import GROUPS, Workload, agent_steps
 
 DEFAULT_PLANS = (
@@ -54,27 +53,11 @@ def cost_chart(result: dict, basis: str = "per_completed_task") -> go.Figure:
     if not result["plans"]:
         return empty_figure(title, "Choose at least one plan.")
     by = tasks if basis == "per_completed_task" else 1
-    names = [p["name"] for p in result["plans"]]
-    fig = go.Figure()
-    for key in COMPONENTS:
-        values = [p["components"][key] / by for p in result["plans"]]
-        if not any(values):
-            continue
-        fig.add_trace(
-            go.Bar(
-                y=names,
-                x=values,
-                name=COMPONENT_LABELS[key],
-                orientation="h",
-                marker_color=COMPONENT_COLOURS[key],
-                customdata=[fmt_usd(v) for v in values],
-                hovertemplate="%{y}<br>" + COMPONENT_LABELS[key] + ": %{customdata}<extra></extra>",
-            )
-        )
+    fig = component_bars(result["plans"], by)
     if not fig.data:
         fig.add_annotation(text="Every chosen plan costs $0 here.", showarrow=False)
     fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
-    fig = _layout(fig, title, "USD", "", height=160 + 48 * len(names))
+    fig = _layout(fig, title, "USD", "", height=160 + 48 * len(result["plans"]))
     fig.update_xaxes(tickprefix="$")
     return fig
 

@@ -9,9 +9,8 @@ import re
 import urllib.parse
 
 import pytest
-from playwright.sync_api import expect
-
 from conftest import serve_app, wait_for_app
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 VENICE = "Kimi K2.6 tokens (Venice)"
