@@ -82,18 +82,33 @@ def load_traces(source, *, name: str | None = None, con=None) -> TraceSet:
     """
     con = con or connect()
     if isinstance(source, (bytes, bytearray, memoryview)):
-        name = name or "upload.csv"
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "traces.csv"
-            path.write_bytes(source)
-            return _load(path, bytes(source), name, con)
-    path = Path(source)
-    name = name or str(source)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(name, [f"{name} cannot be read: {err.strerror or err}"]) from None
-    return _load(path, data, name, con)
+        name, path, data = name or "upload.csv", None, bytes(source)
+    else:
+        name, path = name or str(source), Path(source)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise InputError(name, [f"{name} cannot be read: {err.strerror or err}"]) from None
+    if (problem := _encoding_problem(data, name)) is not None:
+        raise InputError(name, [problem])
+    if (lf_only := one_line_ending(data)) is not None:
+        path, data = None, lf_only
+    if path is not None:
+        return _load(path, data, name, con)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "traces.csv"
+        path.write_bytes(data)
+        return _load(path, data, name, con)
+
+
+def one_line_ending(data: bytes) -> bytes | None:
+    """The file with its CRLF line breaks made LF when it mixes CRLF and LF (files joined from
+    two systems), else None. The CSV reader takes one kind of line break per file; the line
+    numbers stay the same."""
+    crlf = data.count(b"\r\n")
+    if crlf == 0 or crlf == data.count(b"\n"):
+        return None
+    return data.replace(b"\r\n", b"\n")
 
 
 def _load(path: Path, data: bytes, name: str, con) -> TraceSet:

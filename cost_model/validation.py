@@ -341,7 +341,9 @@ def structure_problems(scratch, src: str, params: list, data: bytes, name: str) 
     ).fetchall()
     problems, seen = [], set()
     for position, kind, text, message in rows:
-        line = data.count(b"\n", 0, max(position - 1, 0)) + 1
+        # The reader's line may start with the line breaks before it (a CRLF's LF, blank lines).
+        row = text.lstrip("\r\n")
+        line = data.count(b"\n", 0, max(position - 1, 0) + len(text) - len(row)) + 1
         if line in seen:
             continue
         seen.add(line)
@@ -355,5 +357,5 @@ def structure_problems(scratch, src: str, params: list, data: bytes, name: str) 
             )
         else:
             what = _STRUCTURE.get(kind, message)
-        problems.append(f"{name}, line {line}: {what}: {show(text.rstrip())}")
+        problems.append(f"{name}, line {line}: {what}: {show(row.rstrip())}")
     return problems

@@ -106,6 +106,18 @@ def test_crlf_line_ends_are_not_part_of_the_values():
     assert rows(ts, "line_no, success") == [(2, True), (3, None)]
 
 
+def test_a_file_mixing_crlf_and_lf_line_breaks_loads():
+    ts = load("run_id,span_id,kind,name\r\nr1,s1,llm,x\nr1,s2,llm,y\r\n")
+    assert rows(ts, "line_no, span_id, name") == [(2, "s1", "x"), (3, "s2", "y")]
+
+
+def test_a_bad_cell_after_mixed_line_breaks_names_its_line():
+    got = problems("run_id,span_id,kind\r\nr1,s1,llm\nr1,s2,banana\r\n")
+    assert got == [
+        "t.csv, line 3, column kind: 'banana' is not a kind (one of llm, tool, snapshot, other)"
+    ]
+
+
 def test_integral_decimals_are_counts():
     ts = load("run_id,span_id,kind,input_tokens,output_tokens,bytes\nr,s,llm,1714.0,1.5e3,+7\n")
     assert rows(ts, "input_tokens, output_tokens, bytes") == [(1714, 1500, 7)]
@@ -223,6 +235,15 @@ def test_rows_with_more_or_fewer_fields_are_rejected_with_their_lines():
     assert err == [
         "f.csv, line 4: 5 fields where the header has 4: 'r1,s2,tool,plain,extra'",
         "f.csv, line 5: 2 fields where the header has 4: 'r1,s3'",
+    ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_rows_with_the_wrong_field_count_name_their_line_after_blank_lines(newline):
+    text = newline.join(["run_id,span_id,kind", "r1,s1,llm", "", "", "r1,s2", "r1,s3,llm,x", ""])
+    assert problems(text) == [
+        "t.csv, line 5: 2 fields where the header has 3: 'r1,s2'",
+        "t.csv, line 6: 4 fields where the header has 3: 'r1,s3,llm,x'",
     ]
 
 
