@@ -370,6 +370,10 @@ def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
                 f"THEN {text(f'raw_{target}')} IS NOT NULL ELSE false END)"
             )
     checks += [f"coalesce({c}, 0) < 0" for c in INT_COLUMNS] + ["coalesce(cost_usd, 0) < 0"]
+    checks += [
+        f"coalesce({t}, 0) NOT BETWEEN {v.MIN_TIME_US} AND {v.MAX_TIME_US}"
+        for t in ("start_us", "end_us")
+    ]
     checks.append(
         "coalesce(cached_input_tokens, 0) + coalesce(cache_write_tokens, 0) "
         "> coalesce(input_tokens, 0)"

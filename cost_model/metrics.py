@@ -34,7 +34,8 @@ def _iso(us: int | None) -> str | None:
     """µs since the epoch as ISO 8601 UTC with Z (fraction only when not a whole second)."""
     if us is None:
         return None
-    text = (EPOCH + timedelta(microseconds=int(us))).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    at = EPOCH + timedelta(microseconds=int(us))
+    text = f"{at.year:04d}-" + at.strftime("%m-%dT%H:%M:%S.%f")
     return (text.removesuffix(".000000")) + "Z"
 
 

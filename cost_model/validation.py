@@ -17,12 +17,15 @@ NUMBER_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 """A decimal number: no `inf`, `NaN`, hex or digit separators (which DuckDB's casts accept)."""
 ISO_RE = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?"
-    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?"
 )
 """An ISO 8601 date or date and time, with an optional offset (none = UTC)."""
 MAX_BIGINT = 2**63 - 1
 MAX_EPOCH_S = MAX_BIGINT // 10**6
 """The largest epoch time in seconds whose microseconds fit in a BIGINT."""
+MIN_TIME_US = -62_135_596_800 * 10**6
+MAX_TIME_US = 253_402_300_800 * 10**6 - 1
+"""The instants ISO 8601 can write with a four-digit year: 0001-01-01 to 9999-12-31, UTC."""
 TIME_HINT = "ISO 8601 such as 2026-04-10T01:36:26Z, or Unix epoch seconds"
 BOOL_TRUE = ("true", "1", "yes")
 BOOL_FALSE = ("false", "0", "no")
@@ -125,7 +128,11 @@ def reason_sql(column: str, v: str) -> str | None:
     if column == "cost_usd":
         return number_reason_sql(v)
     if column in ("start_time", "end_time"):
-        return f"CASE WHEN {time_sql(v)} IS NULL THEN 'is not a time ({TIME_HINT})' END"
+        return (
+            f"CASE WHEN {time_sql(v)} IS NULL THEN 'is not a time ({TIME_HINT})' "
+            f"WHEN {time_sql(v)} NOT BETWEEN {MIN_TIME_US} AND {MAX_TIME_US} "
+            "THEN 'is outside the years 0001 to 9999 (UTC)' END"
+        )
     if column == "success":
         return f"CASE WHEN {bool_sql(v)} IS NULL THEN 'is not true/false, 1/0 or yes/no' END"
     if column == "kind":
