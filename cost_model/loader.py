@@ -375,7 +375,7 @@ def _typed_columns(header: Header) -> tuple[list[str], list[str]]:
         for t in ("start_us", "end_us")
     ]
     checks.append(
-        "coalesce(cached_input_tokens, 0) + coalesce(cache_write_tokens, 0) "
+        "coalesce(cached_input_tokens, 0)::HUGEINT + coalesce(cache_write_tokens, 0) "
         "> coalesce(input_tokens, 0)"
     )
     for attribute, i in header.attributes.items():

@@ -271,7 +271,7 @@ def _cache_problems(scratch, name: str, known: dict[str, int]) -> list[tuple[int
     }
     rows = scratch.execute(
         f"SELECT line_no, {parts['cached_input_tokens']}, {parts['cache_write_tokens']}, "
-        f"{parts['input_tokens']} FROM raw WHERE {parts['cached_input_tokens']} + "
+        f"{parts['input_tokens']} FROM raw WHERE {parts['cached_input_tokens']}::HUGEINT + "
         f"{parts['cache_write_tokens']} > {parts['input_tokens']}"
     ).fetchall()
     return [

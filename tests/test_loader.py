@@ -360,6 +360,17 @@ def test_cached_and_cache_write_tokens_above_input_are_rejected():
     ]
 
 
+def test_cached_and_cache_write_tokens_whose_sum_passes_int64_are_rejected_by_line():
+    big = 2**63 - 1
+    got = problems(f"run_id,span_id,kind,input_tokens,cached_input_tokens,cache_write_tokens\n"
+                   f"r1,s1,llm,{big},{big},1\n")  # fmt: skip
+    assert got == [
+        f"t.csv, line 2, column cached_input_tokens: cached_input_tokens + cache_write_tokens = "
+        f"{big} + 1 is more than input_tokens = {big} (input_tokens includes them; an empty count "
+        "is 0 here)"
+    ]
+
+
 def test_two_success_values_in_one_run_are_rejected():
     text = "run_id,span_id,kind,success\nr,a,tool,yes\nr,b,tool,\nr,c,tool,0\nq,a,tool,1\n"
     assert problems(text) == [
