@@ -37,6 +37,9 @@ DELIMITERS = (",", ";", "\t")
 _CONVERT = {"start_time": v.time_sql, "end_time": v.time_sql}
 _CONVERT |= {c: v.int_sql for c in INT_COLUMNS} | {"cost_usd": v.number_sql, "success": v.bool_sql}
 _TARGET = {"start_time": "start_us", "end_time": "end_us"}
+MAX_ROW_BYTES = 2**25
+"""The longest row the reader takes (32 MiB; DuckDB's default is 2 MB): an attribute may hold a
+whole prompt."""
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -271,7 +274,7 @@ def csv_sql(header: Header) -> tuple[str, list]:
     sql = (
         "read_csv(?, header = false, skip = 1, columns = ?, delim = ?, quote = '\"', "
         "escape = '\"', auto_detect = false, strict_mode = true, encoding = 'utf-8', "
-        "null_padding = false)"
+        f"null_padding = false, max_line_size = {MAX_ROW_BYTES})"
     )
     return sql, [columns, header.delimiter]
 

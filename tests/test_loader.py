@@ -118,6 +118,12 @@ def test_a_bad_cell_after_mixed_line_breaks_names_its_line():
     ]
 
 
+def test_a_row_of_several_megabytes_loads():
+    prompt = "x" * 3_000_000
+    ts = load(f"run_id,span_id,kind,prompt\nr1,s1,llm,{prompt}\nr1,s2,llm,y\n")
+    assert rows(ts, "line_no, length(\"attr:prompt\")") == [(2, 3_000_000), (3, 1)]
+
+
 def test_integral_decimals_are_counts():
     ts = load("run_id,span_id,kind,input_tokens,output_tokens,bytes\nr,s,llm,1714.0,1.5e3,+7\n")
     assert rows(ts, "input_tokens, output_tokens, bytes") == [(1714, 1500, 7)]
