@@ -47,11 +47,9 @@ SELECT count(*) FILTER (WHERE kind = 'llm'),
 FROM {t}
 """
 
-# A run without a success value is unknown, unless no run has one: then every run completed.
-_COMPLETED_SQL = """
-SELECT count(*) FILTER (WHERE ok), count(ok), count(*)
-FROM (SELECT bool_or(success) AS ok FROM {t} GROUP BY run_id)
-"""
+# A run without a success value is unknown, unless no run of the file has one: then every run
+# completed.
+_COMPLETED_SQL = "SELECT count(*) FILTER (WHERE ok) FROM (SELECT bool_or(success) AS ok FROM {t} GROUP BY run_id)"
 
 _TOKEN_SUMS = (
     "coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0)",
@@ -124,12 +122,12 @@ def measure(ts: TraceSet, plans=()) -> Usage:
     timed = frame[frame["start_us"].notna()].reset_index(drop=True)
     timed = timed[["start_us", "end_us", "runtime_us", *labels.values()]].astype("int64")
     llm, no_usage, tool, snaps, snap_bytes, runs = ts.sql(_COUNTS_SQL)[0]
-    completed, known, _ = ts.sql(_COMPLETED_SQL)[0]
+    completed = ts.sql(_COMPLETED_SQL)[0][0]
     thresholds = _long_thresholds(plans)
     window = int(timed["end_us"].max() - timed["start_us"].min()) if len(timed) else 0
     return Usage(
         runs=runs,
-        completed_runs=completed if known else runs,
+        completed_runs=completed if ts.records_outcomes() else runs,
         sessions=len(frame),
         llm_calls=llm,
         calls_without_usage=no_usage,

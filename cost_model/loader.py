@@ -132,8 +132,11 @@ def _load(path: Path, data: bytes, name: str, con) -> TraceSet:
     if failure is not None:
         problems = explain(path, data, name, header)
         raise InputError(name, problems or [f"{name} cannot be loaded: {failure}"])
-    ts = TraceSet(con, table, name, list(header.attributes), [])
-    ts.warnings = v.span_warnings(ts, success_column="success" in header.known)
+    ts = TraceSet(
+        con, table, name, list(header.attributes), success_column="success" in header.known
+    )
+    ts.outcomes_recorded = ts.records_outcomes()
+    ts.warnings = v.span_warnings(ts)
     return ts
 
 

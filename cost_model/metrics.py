@@ -177,8 +177,9 @@ def _concurrency(q: _Query, runtime_total_s: float | None, window_s: float | Non
 
 
 # A run's outcome from `ok`, its success value (true beside empty cells is true; the loader
-# rejects true beside false). While no run of the data set has a value, every run completed.
-_OUTCOME_SQL = """CASE WHEN ok OR NOT bool_or(ok IS NOT NULL) OVER () THEN 'completed'
+# rejects true beside false). While no run of the file has a value ($recorded is false), every
+# run completed.
+_OUTCOME_SQL = """CASE WHEN ok OR NOT $recorded THEN 'completed'
     WHEN NOT ok THEN 'failed' ELSE 'unknown' END"""
 
 
@@ -189,7 +190,8 @@ def _runs(q: _Query) -> dict:
         f"""SELECT count(*), count(*) FILTER (WHERE o = 'completed'),
                    count(*) FILTER (WHERE o = 'failed'), count(*) FILTER (WHERE o = 'unknown')
             FROM (SELECT {_OUTCOME_SQL} AS o
-                  FROM (SELECT bool_or(success) AS ok FROM {{t}} GROUP BY run_id))"""
+                  FROM (SELECT bool_or(success) AS ok FROM {{t}} GROUP BY run_id))""",
+        {"recorded": q.ts.records_outcomes()},
     )
     return dict(zip(keys, row))
 
@@ -326,7 +328,7 @@ def per_run_metrics(ts: TraceSet) -> list[dict]:
     q = _Query(ts)
     try:
         q.make_sessions({"active": ACTIVE_KINDS, "tool_busy": ("tool",)})
-        rows = q.records(_PER_RUN_SQL)
+        rows = q.records(_PER_RUN_SQL, {"recorded": ts.records_outcomes()})
     finally:
         q.close()
     for rec in rows:  # the SQL gives µs under the `_s` names; HUGEINT sums come as int

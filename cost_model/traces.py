@@ -68,6 +68,18 @@ class TraceSet:
     """One sentence per warning of SPEC §1, as loading found them."""
     where: dict[str, str] = field(default_factory=dict)
     """The filters that made this data set from the file (column → value); empty for all spans."""
+    success_column: bool = True
+    """Whether the file has a success column."""
+    outcomes_recorded: bool | None = None
+    """Whether any run of the file has a success value (SPEC §1: with none, every run counts as
+    completed). A filtered data set keeps its file's answer, so that runs whose outcome was not
+    recorded stay unknown. None: judge by this data set's own spans."""
+
+    def records_outcomes(self) -> bool:
+        """Whether runs without a success value are unknown (else every run is completed)."""
+        if self.outcomes_recorded is not None:
+            return self.outcomes_recorded
+        return bool(self.sql("SELECT count(success) > 0 FROM {t}")[0][0])
 
     @property
     def ref(self) -> str:
@@ -153,8 +165,10 @@ class TraceSet:
             cur.close()
         from cost_model.validation import span_warnings
 
-        subset = TraceSet(self.con, table, self.source, list(self.attributes), [])
-        subset.where = {**self.where, **where}
+        subset = TraceSet(
+            self.con, table, self.source, list(self.attributes), [], {**self.where, **where},
+            self.success_column, self.records_outcomes(),
+        )  # fmt: skip
         # The warnings describe the spans of this data set, not those of the whole file.
         subset.warnings = span_warnings(subset)
         return subset

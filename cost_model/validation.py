@@ -195,17 +195,14 @@ ORDER BY first_line
 """
 
 
-def span_warnings(ts: TraceSet, *, success_column: bool = True) -> list[str]:
-    """The warnings of SPEC §1 for the spans of a data set, one sentence each.
-
-    `success_column` says whether the file had a success column (only the wording differs).
-    """
+def span_warnings(ts: TraceSet) -> list[str]:
+    """The warnings of SPEC §1 for the spans of a data set, one sentence each."""
     counts_sql = ", ".join(f"count_if({c})" for c, _, _ in _SPAN_WARNINGS)
-    spans, known, *counts = ts.sql(f"SELECT count(*), count(success), {counts_sql} FROM {{t}}")[0]
+    spans, *counts = ts.sql(f"SELECT count(*), {counts_sql} FROM {{t}}")[0]
     warnings = []
-    if spans and not known:
+    if spans and not ts.records_outcomes():
         runs = ts.sql("SELECT count(DISTINCT run_id) FROM {t}")[0][0]
-        what = "No success column" if not success_column else "No success value"
+        what = "No success column" if not ts.success_column else "No success value"
         warnings.append(
             f"{what}: all {_count(runs, 'run')} ({_count(spans, 'span')}) count as completed."
         )

@@ -493,6 +493,12 @@ def test_every_run_completes_when_no_run_has_a_success_value(traces):
     assert cost["per_completed_task_usd"] == 1.0
 
 
+def test_a_filter_to_runs_without_an_outcome_leaves_no_completed_task(traces):
+    ts = traces(span("a", "1", "tool", success="true"), span("b", "1", "tool"))
+    cost = bill(ts.filter({"run_id": "b"}), requests={"per_tool_call": 1})
+    assert cost["completed_runs"] == 0 and cost["per_completed_task_usd"] is None
+
+
 def test_an_empty_data_set_has_no_per_run_cost(traces):
     cost = bill(
         traces(),

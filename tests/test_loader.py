@@ -121,7 +121,7 @@ def test_a_bad_cell_after_mixed_line_breaks_names_its_line():
 def test_a_row_of_several_megabytes_loads():
     prompt = "x" * 3_000_000
     ts = load(f"run_id,span_id,kind,prompt\nr1,s1,llm,{prompt}\nr1,s2,llm,y\n")
-    assert rows(ts, "line_no, length(\"attr:prompt\")") == [(2, 3_000_000), (3, 1)]
+    assert rows(ts, 'line_no, length("attr:prompt")') == [(2, 3_000_000), (3, 1)]
 
 
 def test_integral_decimals_are_counts():
@@ -371,9 +371,11 @@ def test_cached_and_cache_write_tokens_whose_sum_passes_int64_are_rejected_by_li
     got = problems(f"run_id,span_id,kind,input_tokens,cached_input_tokens,cache_write_tokens\n"
                    f"r1,s1,llm,{big},{big},1\n")  # fmt: skip
     assert got == [
-        f"t.csv, line 2, column cached_input_tokens: cached_input_tokens + cache_write_tokens = "
-        f"{big} + 1 is more than input_tokens = {big} (input_tokens includes them; an empty count "
-        "is 0 here)"
+        (
+            f"t.csv, line 2, column cached_input_tokens: cached_input_tokens + cache_write_tokens "
+            f"= {big} + 1 is more than input_tokens = {big} (input_tokens includes them; an empty "
+            "count is 0 here)"
+        )
     ]
 
 
@@ -480,13 +482,18 @@ def test_a_filtered_data_set_warns_about_its_own_spans():
     assert ts.filter({"source": "x"}).warnings == [
         "llm spans without token counts: 1 span (r/a). They count as zero tokens."
     ]
+    # The file records outcomes, so run q stays unknown: no "count as completed" warning.
     assert ts.filter({"source": "y"}).warnings == [
-        "No success value: all 1 run (1 span) count as completed.",
-        (
-            "Spans with only one of start_time and end_time: 1 span (q/a). "
-            "That instant counts for the session's extent, nothing else."
-        ),
+        "Spans with only one of start_time and end_time: 1 span (q/a). "
+        "That instant counts for the session's extent, nothing else."
     ]
+
+
+def test_a_filtered_file_without_success_values_still_counts_every_run_as_completed():
+    ts = load("run_id,span_id,kind,source\nr,a,llm,x\nq,a,tool,y\n")
+    assert ts.filter({"source": "y"}).warnings[0] == (
+        "No success column: all 1 run (1 span) count as completed."
+    )
 
 
 def test_the_bundled_sample_loads_with_its_warnings():

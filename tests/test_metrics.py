@@ -319,6 +319,13 @@ def test_a_filtered_data_set_is_measured_alone(mixed):
     assert m["window"]["seconds"] == 10.0 and m["concurrency"]["peak"] == 1
 
 
+def test_a_run_without_an_outcome_stays_unknown_when_a_filter_keeps_it_alone(mixed):
+    alone = mixed.filter({"run_id": "r3"})
+    m = compute_metrics(alone)
+    assert (m["runs"], m["completed_runs"], m["unknown_runs"]) == (1, 0, 1)
+    assert [r["outcome"] for r in per_run_metrics(alone)] == ["unknown"]
+
+
 extents = st.lists(
     st.tuples(st.integers(0, 60), st.integers(0, 30)).map(lambda p: (p[0], p[0] + p[1])),
     min_size=1,
