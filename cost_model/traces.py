@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from cost_model.errors import InputError
+
 KINDS = ("llm", "tool", "snapshot", "other")
 TEXT_COLUMNS = ("run_id", "span_id", "parent_span_id", "agent_id", "kind", "name")
 TIME_COLUMNS = ("start_time", "end_time")
@@ -120,6 +122,26 @@ class TraceSet:
         )
         return [r[0] for r in rows]
 
+    def _where_clause(self, col: str, column: str, value: str) -> tuple[str, list]:
+        """SQL that keeps the spans whose column `col` holds `value`, read as a cell."""
+        from cost_model import validation as v
+
+        ref, text = quote_ident(col), value.strip(" \t\r\n")
+        if col == "agent_id":
+            return f"{ref} = ?", [text]
+        if not text:
+            return f"{ref} IS NULL", []
+        convert = {"start_us": v.time_sql, "end_us": v.time_sql, "cost_usd": v.number_sql,
+                   "success": v.bool_sql, "kind": lambda x: f"lower({x})"}  # fmt: skip
+        convert |= dict.fromkeys(INT_COLUMNS, v.int_sql)
+        if col not in convert:
+            return f"{ref} = ?", [text]
+        reason = v.reason_sql(column.strip().lower(), "$x")
+        got, why = self.sql(f"SELECT {convert[col]('$x')}, {reason}", {"x": text})[0]
+        if why is not None:
+            raise InputError("--where", [f"--where {column}={value}: {text!r} {why}"])
+        return f"{ref} = ?", [got]
+
     def _column(self, column: str) -> str:
         key = column.strip()
         if key.lower() in KNOWN_COLUMNS:
@@ -127,32 +149,27 @@ class TraceSet:
         for attribute in self.attributes:
             if attribute.lower() == key.lower():
                 return attr_column(attribute)
-        from cost_model.errors import InputError
-
         known = ", ".join(list(KNOWN_COLUMNS) + self.attributes)
         raise InputError(
-            self.source, [f"--where names column {column!r}, which is not one of: {known}"]
+            "--where", [f"--where names column {column!r}, which is not one of: {known}"]
         )
 
     def filter(self, where: dict[str, str]) -> TraceSet:
         """A new data set of the spans whose columns all have the given values, with the
         warnings of SPEC §1 for those spans alone.
 
-        A known column compares its text as written in the file would be read (`kind=tool`,
-        `success=true`); an attribute compares its text exactly.
+        A value is read as a cell of its column would be (SPEC §1): trimmed, a time in any of
+        its forms (`start_time=2026-04-10T01:36:26Z` or epoch seconds), a number by its value
+        (`input_tokens=1714.0`), `success=yes`; an empty value keeps the spans where the column
+        is unknown (`agent_id=` the main agents). A value the column cannot hold is an error.
         """
         if not where:
             return self
         clauses, params = [], []
         for column, value in where.items():
-            col = self._column(column)
-            if col == "kind":
-                clauses.append("kind = lower(trim(?))")
-            elif col == "success":
-                clauses.append("success = CAST(lower(trim(?)) IN ('true', '1', 'yes') AS BOOLEAN)")
-            else:
-                clauses.append(f"CAST({quote_ident(col)} AS VARCHAR) = ?")
-            params.append(value)
+            clause, param = self._where_clause(self._column(column), column, value)
+            clauses.append(clause)
+            params += param
         table = f"spans_{next(_table_ids)}"
         cur = self.cursor()
         try:

@@ -76,7 +76,30 @@ def test_a_column_that_does_not_exist_is_an_error_naming_it(capsys, tmp_path):
     assert main(["metrics", write(tmp_path, TWO_RUNS), "--where", "colour=blue"]) == 2
 
     err = capsys.readouterr().err
-    assert "'colour'" in err and "team" in err
+    assert err.startswith("--where was rejected:\n") and "'colour'" in err and "team" in err
+
+
+def test_where_reads_its_value_as_a_cell_of_the_column(capsys, tmp_path):
+    path = write(tmp_path, TWO_RUNS)
+
+    def spans(*where):
+        return run_json(capsys, "metrics", path, *[f"--where={w}" for w in where])["spans"]
+
+    # r2/a starts at 5 s: as epoch seconds, an integral decimal or ISO 8601 alike.
+    assert spans("start_time=5") == spans("start_time=5.0") == 1
+    assert spans("start_time=1970-01-01T00:00:05Z") == 1
+    assert spans("input_tokens=1000.0") == spans("input_tokens=1e3") == 1
+    assert spans("success=YES") == 2 and spans("success=0") == 1
+    # An empty value keeps the spans where the column is unknown; values are trimmed.
+    assert spans("input_tokens=") == 1 and spans("name= bash ") == 1
+
+
+def test_a_where_value_the_column_cannot_hold_is_an_error(capsys, tmp_path):
+    assert main(["metrics", write(tmp_path, TWO_RUNS), "--where", "success=maybe"]) == 2
+
+    assert capsys.readouterr().err == (
+        "--where was rejected:\n- --where success=maybe: 'maybe' is not true/false, 1/0 or yes/no\n"
+    )
 
 
 def test_per_run_csv_has_one_row_per_run_and_escapes_formulas(capsys, tmp_path):

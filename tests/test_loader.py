@@ -484,8 +484,10 @@ def test_a_filtered_data_set_warns_about_its_own_spans():
     ]
     # The file records outcomes, so run q stays unknown: no "count as completed" warning.
     assert ts.filter({"source": "y"}).warnings == [
-        "Spans with only one of start_time and end_time: 1 span (q/a). "
-        "That instant counts for the session's extent, nothing else."
+        (
+            "Spans with only one of start_time and end_time: 1 span (q/a). "
+            "That instant counts for the session's extent, nothing else."
+        )
     ]
 
 
