@@ -96,8 +96,12 @@ def _load(args):
     ts = load_traces(args.traces, name=args.traces)
     for column, value in where:
         ts = ts.filter({column: value})
-    for warning in ts.warnings if args.command != "metrics" else []:
-        # metrics lists them in its output; other commands say them here.
+    if ts.attributes:
+        names = ", ".join(ts.attributes)
+        print(f"note: attribute columns, kept as text (--where filters by them): {names}",
+              file=sys.stderr)  # fmt: skip
+    for warning in ts.warnings if args.command != "metrics" or args.per_run else []:
+        # The metrics of the whole data set list them in their output; the rest say them here.
         print(f"warning: {warning}", file=sys.stderr)
     return ts
 

@@ -79,6 +79,18 @@ def test_a_column_that_does_not_exist_is_an_error_naming_it(capsys, tmp_path):
     assert err.startswith("--where was rejected:\n") and "'colour'" in err and "team" in err
 
 
+def test_per_run_metrics_say_the_warnings_and_the_attributes_on_stderr(capsys, tmp_path):
+    path = write(tmp_path, "run_id,span_id,kind,team\nr1,a,llm,blue\n")
+
+    assert main(["metrics", path, "--per-run", "--format", "json"]) == 0
+
+    assert capsys.readouterr().err == (
+        "note: attribute columns, kept as text (--where filters by them): team\n"
+        "warning: No success column: all 1 run (1 span) count as completed.\n"
+        "warning: llm spans without token counts: 1 span (r1/a). They count as zero tokens.\n"
+    )
+
+
 def test_where_reads_its_value_as_a_cell_of_the_column(capsys, tmp_path):
     path = write(tmp_path, TWO_RUNS)
 
