@@ -188,10 +188,10 @@ _SPAN_WARNINGS = (
 )
 
 _UNTIMED_SESSIONS = """
-SELECT run_id, agent_id, count(*) AS spans, min(line_no) AS first_line FROM {t}
-GROUP BY run_id, agent_id
-HAVING count(start_us) = 0 AND count(end_us) = 0
-ORDER BY first_line
+WITH u AS (SELECT run_id, agent_id FROM {t} GROUP BY run_id, agent_id
+           HAVING count(start_us) = 0 AND count(end_us) = 0)
+SELECT (SELECT count(*) FROM u), count(*), list(run_id || '/' || span_id ORDER BY line_no)[:?]
+FROM {t} SEMI JOIN u USING (run_id, agent_id)
 """
 
 
@@ -214,13 +214,12 @@ def span_warnings(ts: TraceSet) -> list[str]:
             )
             named = _examples([f"{r}/{s}" for r, s in rows])
             warnings.append(f"{what}: {_count(n, 'span')} ({named}). {effect}")
-    untimed = ts.sql(_UNTIMED_SESSIONS)
-    if untimed:
-        named = _examples([r + (f" (agent {a})" if a else "") for r, a, _, _ in untimed])
-        n_spans = _count(sum(r[2] for r in untimed), "span")
+    sessions, n_spans, named = ts.sql(_UNTIMED_SESSIONS, [EXAMPLES + 1])[0]
+    if sessions:
         warnings.append(
-            f"Sessions with no known time: {_count(len(untimed), 'session')}, {n_spans} "
-            f"({named}). They are left out of runtime, concurrency and time-billed costs."
+            f"Sessions with no known time: {_count(sessions, 'session')}, "
+            f"{_count(n_spans, 'span')} ({_examples(named)}). They are left out of runtime, "
+            "concurrency and time-billed costs."
         )
     return warnings
 

@@ -88,6 +88,8 @@ def test_per_run_metrics_say_the_warnings_and_the_attributes_on_stderr(capsys, t
         "note: attribute columns, kept as text (--where filters by them): team\n"
         "warning: No success column: all 1 run (1 span) count as completed.\n"
         "warning: llm spans without token counts: 1 span (r1/a). They count as zero tokens.\n"
+        "warning: Sessions with no known time: 1 session, 1 span (r1/a). They are left out of "
+        "runtime, concurrency and time-billed costs.\n"
     )
 
 
