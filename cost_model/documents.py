@@ -8,12 +8,24 @@ holds, reading it raises only `InputError`, naming the file (and the line, where
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cost_model.errors import InputError
+
+
+class NumberLoader(yaml.SafeLoader):
+    """The safe loader, reading `5e-06` as a number as JSON and YAML 1.2 do (YAML 1.1: text)."""
+
+
+NumberLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def decode(raw: bytes, source: str) -> str:
@@ -33,7 +45,7 @@ def read_file(path: str | Path, source: str) -> str:
     return decode(raw, source)
 
 
-def parse(text: str, source: str, loader: type = yaml.SafeLoader) -> Any:
+def parse(text: str, source: str, loader: type = NumberLoader) -> Any:
     """The data of a YAML or JSON document; an InputError when it is neither."""
     if text.lstrip().startswith(("{", "[")):
         try:

@@ -9,7 +9,9 @@ Cold starts, peak concurrency, capacity and tiers depend on how attempts overlap
 read from one month of arrivals drawn with a fixed seed by the simulator's own arrival process
 (`cost_model.arrivals`): a deterministic small simulation of session extents only, no spans.
 
-A month is 30 days: capacity bills 720 replica-hours per replica and a tier its monthly fee.
+Capacity and tiers are billed over that month's window, as SPEC §3 bills a simulated month: from
+the first arrival to the end of the last session (a little under 30 days; much less when a few
+attempts arrive a month). No arrival, no window: they cost nothing.
 """
 
 from __future__ import annotations
@@ -179,8 +181,9 @@ def _agents(workload: Workload, main_steps: np.ndarray) -> list[tuple[_Agent, in
     return agents
 
 
-def _month_usd(plan, attempt: dict, attempts: float, peak, cold) -> dict[str, np.ndarray]:
+def _month_usd(plan, attempt: dict, attempts: float, arrivals) -> dict[str, np.ndarray]:
     """Per-month cost of every component at each point (0 for an absent block)."""
+    peak, cold, window_s = arrivals
     zero = np.zeros(np.shape(peak))
     month = {key: attempt.get(key, zero) * attempts for key in COMPONENTS}
     if (b := plan.cold_start) is not None:
@@ -189,11 +192,10 @@ def _month_usd(plan, attempt: dict, attempts: float, peak, cold) -> dict[str, np
         month["cold_start"] = cold[(b.idle_timeout_s, b.warm_instances)] * (per_start + b.fee)
     if (b := plan.capacity) is not None:
         replicas = np.array([replicas_for(int(p), b) for p in peak])
-        month["capacity"] = replicas * b.per_replica_hour * MONTH_H
+        month["capacity"] = replicas * b.per_replica_hour * window_s / 3600
     if plan.concurrency_tiers:
-        month["concurrency_tier"] = np.array(
-            [tier_for(int(p), plan.concurrency_tiers)[0].monthly_fee for p in peak]
-        )
+        fees = [tier_for(int(p), plan.concurrency_tiers)[0].monthly_fee for p in peak]
+        month["concurrency_tier"] = np.array(fees) * window_s / MONTH_S
     return month
 
 
@@ -205,8 +207,9 @@ interpolated."""
 
 
 def _arrival_effects(workload, agents, plans, need_peak: bool, max_cells: int | None):
-    """Peak sessions and cold starts per (idle timeout, warm instances), at each point (the
-    peak stays 0 unless it is needed: asked for, or a plan has capacity or tiers).
+    """Peak sessions, cold starts per (idle timeout, warm instances) and the month's window in
+    seconds, at each point (the peak and window stay 0 unless they are needed: asked for, or a
+    plan has capacity or tiers).
 
     With `max_cells`, when points × arrivals exceed it, they are computed at evenly spaced
     points only and interpolated in between (the peak rounded up).
@@ -220,7 +223,13 @@ def _arrival_effects(workload, agents, plans, need_peak: bool, max_cells: int | 
     points = agents[0][0].n.size
     t = month_arrivals_s(workload) if need_peak or keys else np.zeros(0)
     if t.size == 0:
-        return np.zeros(points, dtype=np.int64), {k: np.zeros(points) for k in keys}
+        return (
+            np.zeros(points, dtype=np.int64),
+            {k: np.zeros(points) for k in keys},
+            np.zeros(points),
+        )
+    longest = np.max([a.runtime_s for a, count in agents if count], axis=0)
+    window_s = t[-1] - t[0] + longest
     at = np.arange(points)
     if max_cells and points * t.size > max_cells:
         at = np.unique(np.linspace(0, points - 1, max(2, max_cells // t.size)).round())
@@ -239,7 +248,7 @@ def _arrival_effects(workload, agents, plans, need_peak: bool, max_cells: int | 
         every = np.arange(points)
         peak = np.ceil(np.interp(every, at, peak)).astype(np.int64)
         cold = {k: np.interp(every, at, v) for k, v in cold.items()}
-    return peak, cold
+    return peak, cold, window_s
 
 
 def evaluate(
@@ -252,11 +261,12 @@ def evaluate(
     main_steps = np.atleast_1d(np.asarray(main_steps, dtype=np.int64))
     agents = _agents(workload, main_steps)
     attempts = workload.tasks_per_month / workload.success_rate
-    peak, cold = _arrival_effects(workload, agents, plans, need_peak, max_cells)
+    arrivals = _arrival_effects(workload, agents, plans, need_peak, max_cells)
+    peak, cold, _ = arrivals
     results = []
     for plan in plans:
         attempt = _attempt_usd(plan, agents)
-        month = _month_usd(plan, attempt, attempts, peak, cold)
+        month = _month_usd(plan, attempt, attempts, arrivals)
         per_month = sum(month.values())
         if attempts > 0:
             per_attempt = per_month / attempts

@@ -33,15 +33,7 @@ Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 Count = Annotated[int, Field(ge=0, strict=True)]
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, reading `5e-06` as a number as JSON and YAML 1.2 do (YAML 1.1: text)."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+_Loader = documents.NumberLoader
 
 
 class _Block(BaseModel):

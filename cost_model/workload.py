@@ -40,6 +40,8 @@ GROUPS = (
 # any agent that runs today.
 MAX_STEPS = 100_000
 MAX_SUBAGENTS = 1_000
+MAX_SESSION_S = 365 * 86_400
+"""The longest an agent's session may run (a year): times stay whole microseconds in int64."""
 
 
 def _p(default, group: str, top=None, step=None, slider: bool = False, **limits):
@@ -81,7 +83,8 @@ class Workload(BaseModel):
     compaction_at: float = _p(0.8, "context and caching", top=1, step=0.05, slider=True, gt=0, le=1)
     """Share 0–1 of `context_limit`: a context that would grow beyond it is compacted."""
     compacted_tokens: float = _p(30_000, "context and caching", top=500000, step=1000, ge=0)
-    """Tokens: the context right after a compaction."""
+    """Tokens: the context right after a compaction. Left out, 30,000, or half the compaction
+    threshold when that is smaller (a small context window)."""
 
     tool_calls_per_step: float = _p(1.0, "tools", top=10, step=0.1, ge=0)
     """Count per step (may be fractional): tool calls after each LLM call."""
@@ -120,6 +123,22 @@ class Workload(BaseModel):
     active_hours_per_day: float = _p(10, "volume", top=24, step=0.5, slider=True, gt=0, le=24)
     """Hours (0–24]: tasks arrive at random during the first this many hours of each UTC day."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _compacted_default_fits(cls, data):
+        """A compacted context left out fits under the threshold of a small context window."""
+        if not isinstance(data, dict) or "compacted_tokens" in data:
+            return data
+        fields = cls.model_fields
+        limit = data.get("context_limit", fields["context_limit"].default)
+        share = data.get("compaction_at", fields["compaction_at"].default)
+        if not all(type(v) in (int, float) and math.isfinite(v) and v > 0 for v in (limit, share)):
+            return data  # a bad value: field validation names it
+        half = math.floor(limit * share / 2)
+        if half < fields["compacted_tokens"].default:
+            data = {**data, "compacted_tokens": half}
+        return data
+
     @model_validator(mode="after")
     def _compaction_leaves_room(self) -> Workload:
         if self.compacted_tokens > self.compaction_threshold:
@@ -127,6 +146,13 @@ class Workload(BaseModel):
                 f"compacted_tokens ({self.compacted_tokens:g}) must not exceed compaction_at · "
                 f"context_limit ({self.compaction_threshold:g})"
             )
+        for which in ("main", "subagent")[: 1 + (self.subagents > 0)]:
+            runtime = agent_steps(self, which).runtime_s
+            if not runtime <= MAX_SESSION_S:
+                raise ValueError(
+                    f"a {which} agent's session would run {runtime:.3g} s, more than a year "
+                    f"({MAX_SESSION_S:,} s): check the timing parameters"
+                )
         return self
 
     @property
@@ -164,7 +190,9 @@ def workload_from_dict(data: object, source: str = "workload") -> Workload:
     if not isinstance(data, dict):
         raise InputError(source, [f"{source}: a workload is a mapping of keys, not {data!r}."])
     try:
-        return Workload.model_validate(data)
+        # Strict, as plans are: a quoted "0.5" or a `true` is a wrong type; ints are fine as
+        # floats. (Links carry text and are read apart, in `share`.)
+        return Workload.model_validate(data, strict=True)
     except ValidationError as err:
         raise InputError(source, _problems(err, source)) from None
 

@@ -23,7 +23,7 @@ from cost_model.estimate import (
     plan_crossings,
 )
 from cost_model.plans import parse_plan
-from cost_model.workload import Workload, save_workload
+from cost_model.workload import Workload, agent_steps, save_workload
 
 # Three steps, a = 100 + 2·50 = 200: x = 1000, 1200, 1400; cached 200, 500, 600;
 # uncached 800, 700, 800; output 100 each; LLM 11, 10, 11 s; tools 3 s; overhead 0.5 s.
@@ -241,13 +241,22 @@ def test_month_arrivals_come_in_active_hours_at_the_attempt_rate():
     assert np.all(t % 86_400 < 6 * 3600) and np.all(np.diff(t) >= 0)
 
 
-def test_capacity_bills_auto_replicas_for_the_peak_over_a_month():
+def month_window_h(w: Workload) -> float:
+    """From the month's first arrival to the end of its last session (every session of an
+    attempt starts at its arrival), as SPEC §3 bills a simulated month."""
+    t = month_arrivals_s(w)
+    return (t[-1] - t[0] + agent_steps(w).runtime_s) / 3600
+
+
+def test_capacity_bills_auto_replicas_for_the_peak_over_the_months_window():
     w = small(tasks_per_month=3000, steps=40)
     p = plan(capacity={"per_replica_hour": 2, "sessions_per_replica": 2})
     e = estimate(w, [p])
     replicas = math.ceil(e["concurrency"]["peak"] / 2)
     assert e["plans"][0]["replicas"] == replicas
-    assert e["plans"][0]["components"]["capacity"] == pytest.approx(replicas * 2 * MONTH_H)
+    window_h = month_window_h(w)
+    assert MONTH_H - 24 < window_h < MONTH_H  # the last day's active hours end early
+    assert e["plans"][0]["components"]["capacity"] == pytest.approx(replicas * 2 * window_h)
 
 
 def test_the_tier_is_chosen_by_the_peak():
@@ -259,13 +268,14 @@ def test_the_tier_is_chosen_by_the_peak():
         {"max_concurrency": peak, "monthly_fee": 100},
     ]
     row = estimate(w, [plan(concurrency_tiers=tiers)])["plans"][0]
-    assert row["components"]["concurrency_tier"] == 100
+    assert row["components"]["concurrency_tier"] == pytest.approx(100 * month_window_h(w) / MONTH_H)
 
 
-def test_no_tasks_costs_only_what_is_billed_whether_used_or_not():
+def test_no_tasks_have_no_window_to_bill_capacity_over():
+    # An empty simulated month has no window, so SPEC §3 bills it no capacity.
     p = plan(tokens=[TOKENS], capacity={"per_replica_hour": 1, "replicas": 2})
     row = estimate(small(tasks_per_month=0), [p])["plans"][0]
-    assert row["per_month_usd"] == pytest.approx(2 * MONTH_H)
+    assert row["per_month_usd"] == 0.0
     assert row["per_attempt_usd"] == pytest.approx(3030e-6)
     assert row["per_completed_task_usd"] == pytest.approx(2 * 3030e-6)
 

@@ -121,6 +121,40 @@ def test_compacted_context_must_fit_under_the_compaction_threshold():
     ]
 
 
+def test_a_small_context_window_halves_the_compacted_context_left_out():
+    workload = load_workload("context_limit: 32768\n", source="w.yaml")
+    assert workload.compacted_tokens == 13_107  # ⌊0.8 · 32,768 / 2⌋
+    assert load_workload("context_limit: 1000000\n").compacted_tokens == 30_000
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("cache_hit_rate: '0.5'", "cache_hit_rate"), ("steps: true", "steps"),
+     ("snapshot_every_steps: false", "snapshot_every_steps"), ("subagents: 2.0", "subagents")],
+)  # fmt: skip
+def test_quoted_numbers_and_booleans_are_wrong_types(text, key):
+    with pytest.raises(InputError) as err:
+        load_workload(text + "\n", source="w.yaml")
+    (problem,) = err.value.problems
+    assert problem.startswith(f"w.yaml: key '{key}' = ") and "Input should be a valid" in problem
+
+
+def test_exponents_read_as_numbers_as_in_json():
+    assert load_workload("tasks_per_month: 1e3\n").tasks_per_month == 1000.0
+
+
+def test_a_session_longer_than_a_year_is_rejected():
+    with pytest.raises(InputError) as err:
+        load_workload("prefill_tokens_per_s: 1.0e-9\n", source="w.yaml")
+    # The default main agent reads 232,560 uncached tokens: 2.33e14 s at 1e-9 tokens a second.
+    assert err.value.problems == [
+        (
+            "w.yaml: a main agent's session would run 2.33e+14 s, more than a year "
+            "(31,536,000 s): check the timing parameters."
+        )
+    ]
+
+
 def test_yaml_syntax_errors_name_the_line():
     with pytest.raises(InputError) as err:
         load_workload("name: x\nsteps: [1,\n", source="w.yaml")
