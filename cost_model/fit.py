@@ -301,6 +301,8 @@ def _fit_linear(y, cols: np.ndarray, defaults: np.ndarray, strict: np.ndarray) -
                 continue
             sol, _, rank, _ = np.linalg.lstsq(cols[:, free] / norms, rest, rcond=1e-9)
             coef = sol / norms
+            # A coefficient that is 0 but for rounding (ttft 0 comes out as -8e-15) is 0.
+            coef[np.abs(sol) <= 1e-9 * max(np.linalg.norm(rest), 1e-300)] = 0.0
             if rank < size or np.any(coef < 0) or np.any((coef == 0) & strict[free]):
                 continue
             rss = float(np.sum((rest - cols[:, free] @ coef) ** 2))

@@ -216,6 +216,22 @@ b,6,tool,t,86415.5,86416.5,,,
     assert fitted.tasks_per_month == 30  # 2 runs over 2 days, no outcomes: all completed
 
 
+def test_calls_without_a_time_to_first_token_fit_ttft_zero(tmp_path):
+    # No output; each call lasts exactly uncached / 1 000 s: 1, 1.5 and 2 s.
+    ts = _csv(
+        tmp_path,
+        f"""
+{HEADER}
+a,1,llm,m,0,1,1000,0,0
+a,2,llm,m,1,2.5,1500,0,0
+a,3,llm,m,2.5,4.5,2000,0,0
+""",
+    )
+    fitted = fit_workload(ts)
+    assert fitted.ttft_s == 0
+    assert fitted.prefill_tokens_per_s == pytest.approx(1_000)
+
+
 def test_small_drops_of_context_are_not_taken_for_compaction(tmp_path):
     ts = _csv(
         tmp_path,
