@@ -18,7 +18,22 @@ from cost_model.errors import InputError
 
 
 class NumberLoader(yaml.SafeLoader):
-    """The safe loader, reading `5e-06` as a number as JSON and YAML 1.2 do (YAML 1.1: text)."""
+    """The safe loader, reading `5e-06` as a number as JSON and YAML 1.2 do (YAML 1.1: text),
+    and refusing a mapping that names a key twice (PyYAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        self.flatten_mapping(node)
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)):
+                continue  # not hashable: the model will refuse it as a key
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 NumberLoader.add_implicit_resolver(
@@ -49,7 +64,11 @@ def parse(text: str, source: str, loader: type = NumberLoader) -> Any:
     """The data of a YAML or JSON document; an InputError when it is neither."""
     if text.lstrip().startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            raise InputError(
+                source, [f"{source}: the key {exc.args[0]!r} is given twice."]
+            ) from None
         except ValueError:
             pass  # not JSON after all: YAML may still read it ("{a: 1}")
     try:
@@ -65,6 +84,18 @@ def parse(text: str, source: str, loader: type = NumberLoader) -> Any:
         raise _unreadable(source, str(exc) or type(exc).__name__) from None
     if _contains_itself(data):
         raise _unreadable(source, "an alias refers to a value that contains it")
+    return data
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
     return data
 
 

@@ -194,6 +194,13 @@ def test_broken_yaml_names_line_and_column():
     assert problems("name: [x\n")[0].startswith("p.yaml, line 2, column 1: is not valid YAML")
 
 
+def test_a_key_given_twice_is_refused_in_yaml_and_json():
+    assert problems("name: a\nsession_time:\n  per_second: 1\n  per_second: 2\n") == [
+        "p.yaml, line 4, column 3: is not valid YAML or JSON (the key 'per_second' is given twice)."
+    ]
+    assert problems('{"name": "a", "name": "b"}') == ["p.yaml: the key 'name' is given twice."]
+
+
 def test_a_plan_must_be_a_mapping():
     assert problems("- a\n- b\n") == ["p.yaml: a plan must be a mapping of keys, not list."]
 
