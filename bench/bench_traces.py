@@ -198,8 +198,9 @@ def pandas_metrics(df: pd.DataFrame) -> dict:
     lat = tools["end_us"] - tools["start_us"]
     lat = lat[lat >= 0]
     by_name = tools.assign(lat=lat).groupby("name", dropna=False)["lat"]
-    snaps = df[(df["kind"] == "snapshot") & df["start_us"].notna()].sort_values(
-        ["run_id", "agent_id", "start_us"])  # fmt: skip
+    # A snapshot with only one time counts for its session's extent, nothing else.
+    timed_snap = (df["kind"] == "snapshot") & df["start_us"].notna() & df["end_us"].notna()
+    snaps = df[timed_snap].sort_values(["run_id", "agent_id", "start_us"])
     snap_gap = snaps.groupby(["run_id", "agent_id"])["start_us"].diff()
     llm = df[df["kind"] == "llm"]
     return {

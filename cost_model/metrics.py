@@ -260,12 +260,14 @@ def _tools_by_name(q: _Query) -> list[dict]:
 
 
 def _snapshot_interval_s(q: _Query) -> float | None:
-    """The mean gap between consecutive snapshot starts within a session, all gaps pooled."""
+    """The mean gap between consecutive snapshot starts within a session, all gaps pooled. A
+    snapshot with only one known time counts for its session's extent, nothing else (SPEC §1);
+    one that ends before it starts still has its start."""
     (gap,) = q.one(
         """SELECT avg(gap) FROM (
             SELECT start_us - lag(start_us) OVER (
                 PARTITION BY run_id, agent_id ORDER BY start_us) AS gap
-            FROM {t} WHERE kind = 'snapshot' AND start_us IS NOT NULL)"""
+            FROM {t} WHERE kind = 'snapshot' AND start_us IS NOT NULL AND end_us IS NOT NULL)"""
     )
     return _s(gap)
 

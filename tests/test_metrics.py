@@ -151,8 +151,8 @@ def test_tool_names_sort_by_code_point(tmp_path):
 
 
 def test_snapshot_sizes_rate_and_pooled_interval(mixed):
-    # Bytes known: 1000, 500, 3000, 0. Starts per session: r1 main 15, 18 (gap 3); r2 28, 32
-    # (gap 4); r1/sub one snapshot (no gap).
+    # Bytes known: 1000, 500, 3000, 0. Starts per session: r1 main 15, 18 (gap 3); r2 only 32
+    # (r2/c has a start alone, which counts for the extent only); r1/sub one snapshot (no gap).
     assert compute_metrics(mixed)["snapshots"] == pytest.approx(
         {
             "count": 5,
@@ -160,7 +160,7 @@ def test_snapshot_sizes_rate_and_pooled_interval(mixed):
             "mean_bytes": 1125.0,
             "p95_bytes": 2700.0,
             "per_session_hour": 5 / (34 / 3600),
-            "mean_interval_s": 3.5,
+            "mean_interval_s": 3.0,
         }
     )
 
@@ -317,6 +317,16 @@ def test_a_filtered_data_set_is_measured_alone(mixed):
     m = compute_metrics(mixed.filter({"run_id": "r2"}))
     assert (m["runs"], m["failed_runs"], m["sessions"], m["spans"]) == (1, 1, 1, 4)
     assert m["window"]["seconds"] == 10.0 and m["concurrency"]["peak"] == 1
+
+
+def test_a_snapshot_with_only_a_start_makes_no_snapshot_interval(tmp_path):
+    rows = [
+        "r,a,,snapshot,,0,1,100,,,,,",
+        "r,b,,snapshot,,10,,100,,,,,",
+        "r,c,,snapshot,,30,31,,,,,,",
+    ]
+    snapshots = compute_metrics(load(tmp_path, rows))["snapshots"]
+    assert snapshots["count"] == 3 and snapshots["mean_interval_s"] == 30.0  # a→c; b is left out
 
 
 def test_a_run_without_an_outcome_stays_unknown_when_a_filter_keeps_it_alone(mixed):
