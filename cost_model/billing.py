@@ -49,7 +49,9 @@ FROM {t}
 
 # A run without a success value is unknown, unless no run of the file has one: then every run
 # completed.
-_COMPLETED_SQL = "SELECT count(*) FILTER (WHERE ok) FROM (SELECT bool_or(success) AS ok FROM {t} GROUP BY run_id)"
+_COMPLETED_SQL = """
+SELECT count(*) FILTER (WHERE ok) FROM (SELECT bool_or(success) AS ok FROM {t} GROUP BY run_id)
+"""
 
 _TOKEN_SUMS = (
     "coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0)",
