@@ -54,7 +54,10 @@ SELECT count(*) FILTER (WHERE ok) FROM (SELECT bool_or(success) AS ok FROM {t} G
 """
 
 _TOKEN_SUMS = (
-    "coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) - coalesce(cache_write_tokens, 0)",
+    (
+        "coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0) "
+        "- coalesce(cache_write_tokens, 0)"
+    ),
     "coalesce(cached_input_tokens, 0)",
     "coalesce(cache_write_tokens, 0)",
     "coalesce(output_tokens, 0)",

@@ -52,7 +52,7 @@ def _p(default, group: str, top=None, step=None, slider: bool = False, **limits)
 
 
 class Workload(BaseModel):
-    """An agent workload (SPEC §4); every parameter has a default for a coding agent on Kimi K2.6."""
+    """An agent workload (SPEC §4); each parameter defaults to a coding agent on Kimi K2.6."""
 
     model_config = ConfigDict(
         extra="forbid", use_attribute_docstrings=True, validate_assignment=True, allow_inf_nan=False

@@ -62,6 +62,19 @@ def cost_chart(result: dict, basis: str = "per_completed_task") -> go.Figure:
     return fig
 
 
+def _crossing_markers(points: list[dict], name: str, marker: dict, text: list[str]) -> go.Scatter:
+    """Markers at crossings of a horizon sweep (dicts with `steps`, `per_completed_task_usd`)."""
+    return go.Scatter(
+        x=[c["steps"] for c in points],
+        y=[c["per_completed_task_usd"] for c in points],
+        mode="markers",
+        name=name,
+        marker=marker,
+        text=text,
+        hovertemplate="%{text}<br>at %{x:.1f} steps: $%{y:,.4g}<extra></extra>",
+    )
+
+
 def context_chart(workload: Workload, which: str = "main") -> go.Figure:
     """The tokens of each call of one agent, stacked: cached input, uncached input, output;
     the compaction threshold as a dashed line and each compaction as a marker."""
@@ -137,28 +150,20 @@ def horizon_chart(
     others = [c for c in plan_crossings or [] if round(c["steps"], 6) not in cheapest_at]
     if others:
         fig.add_trace(
-            go.Scatter(
-                x=[c["steps"] for c in others],
-                y=[c["per_completed_task_usd"] for c in others],
-                mode="markers",
-                name="Two plans cross",
-                marker={"symbol": "circle-open", "size": 10, "color": "#111", "line": {"width": 2}},
-                text=[
-                    f"{c['cheaper_plan']} becomes cheaper than {c['dearer_plan']}" for c in others
-                ],
-                hovertemplate="%{text}<br>at %{x:.1f} steps: $%{y:,.4g}<extra></extra>",
+            _crossing_markers(
+                others,
+                "Two plans cross",
+                {"symbol": "circle-open", "size": 10, "color": "#111", "line": {"width": 2}},
+                [f"{c['cheaper_plan']} becomes cheaper than {c['dearer_plan']}" for c in others],
             )
         )
     if crossings:
         fig.add_trace(
-            go.Scatter(
-                x=[c["steps"] for c in crossings],
-                y=[c["per_completed_task_usd"] for c in crossings],
-                mode="markers",
-                name="Cheapest plan changes",
-                marker={"symbol": "x", "size": 11, "color": "#111"},
-                text=[f"{c['from_plan']} → {c['to_plan']}" for c in crossings],
-                hovertemplate="%{text}<br>at %{x:.1f} steps: $%{y:,.4g}<extra></extra>",
+            _crossing_markers(
+                crossings,
+                "Cheapest plan changes",
+                {"symbol": "x", "size": 11, "color": "#111"},
+                [f"{c['from_plan']} → {c['to_plan']}" for c in crossings],
             )
         )
     if steps is not None:

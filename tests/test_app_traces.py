@@ -1,7 +1,7 @@
 """The Traces page under AppTest: the sample, uploads, a rejected file, attribute filters.
 
-Numbers of the sample come from the README of the development traces (shared/data/traces/README.md): 518 runs, of
-which 8 + 8 + 5 + 177 = 198 succeeded, 15 deepseek-reasoner runs have no outcome, so
+Numbers of the sample come from its sources (data/README.md): 518 runs, of which
+8 + 8 + 5 + 177 = 198 succeeded, 15 deepseek-reasoner runs have no outcome, so
 518 − 198 − 15 = 305 failed; tau2-bench has 434 runs, 177 with reward 1.0.
 """
 

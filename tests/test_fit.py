@@ -1,4 +1,5 @@
-"""Fitting traces gives back the workload that made them (SPEC §4), and a valid one from real data."""
+"""Fitting traces gives back the workload that made them (SPEC §4), and a valid one from real
+data."""
 
 from __future__ import annotations
 
